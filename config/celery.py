@@ -1,0 +1,38 @@
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("config")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+QUEUES = (
+    "events",
+    "segments",
+    "distributions",
+    "delivery.email",
+    "delivery.sms",
+    "delivery.webhook",
+    "delivery.integrations",
+)
+app.conf.task_queues = [Queue(name) for name in QUEUES]
+# Routing is by task module: each app's tasks go to the queue of the work they do.
+app.conf.task_routes = {
+    "eventbus.tasks.*": {"queue": "events"},
+    "customers.tasks.*": {"queue": "events"},
+    "tenancy.tasks.*": {"queue": "events"},
+    "segments.tasks.*": {"queue": "segments"},
+    "distributions.tasks.*": {"queue": "distributions"},
+    "messaging.tasks.deliver_email": {"queue": "delivery.email"},
+    "messaging.tasks.deliver_sms": {"queue": "delivery.sms"},
+    "messaging.tasks.deliver_webhook": {"queue": "delivery.webhook"},
+    "messaging.tasks.deliver_integration": {"queue": "delivery.integrations"},
+}
+app.conf.beat_schedule = {
+    "relay-undispatched-events": {"task": "eventbus.tasks.relay_undispatched_events", "schedule": 10.0},
+    "worker-heartbeat": {"task": "tenancy.tasks.record_worker_heartbeat", "schedule": 10.0},
+    "purge-expired-idempotency-keys": {"task": "tenancy.tasks.purge_expired_idempotency_keys", "schedule": 3600.0},
+}
+app.autodiscover_tasks()

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from customers.api import views
+
+urlpatterns = [
+    path("customers", views.CustomerCollectionApi.as_view(), name="customer-collection"),
+    path("customers/bulk/async", views.CustomerBulkImportApi.as_view(), name="customer-bulk-import"),
+    path("customers/<str:identifier>", views.CustomerItemApi.as_view(), name="customer-item"),
+    path("async-actions/<str:identifier>", views.AsyncActionItemApi.as_view(), name="async-action-item"),
+]

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from customers import bulk
+from customers.api.serializers import (
+    BulkImportOutput,
+    CustomerCreateInput,
+    CustomerListOutput,
+    CustomerOutput,
+    CustomerUpdateInput,
+)
+from customers.models import BulkImport, Customer
+from customers.representation import customer_object
+from customers.selectors import customer_get
+from customers.services import CustomerNotFound, customer_delete, customer_update, customer_upsert
+from tenancy.api.errors import invalid_payload, invalid_query_params, not_found
+from tenancy.api.paging import list_envelope, page_of
+from tenancy.api.views import ProjectApiView
+from tenancy.formats import iso
+
+CUSTOMER_ORDERINGS = {
+    "created_at": "created_at",
+    "-created_at": "-created_at",
+    "updated_at": "updated_at",
+    "-updated_at": "-updated_at",
+    "source_id": "source_id",
+    "-source_id": "-source_id",
+}
+
+
+def _access_customer(view: ProjectApiView, identifier: str) -> Customer:
+    customer = customer_get(project=view.project, identifier=identifier)
+    if customer is None:
+        raise not_found("customer", identifier)
+    return customer
+
+
+class CustomerCollectionApi(ProjectApiView):
+    @extend_schema(operation_id="create_customer", request=CustomerCreateInput, responses={201: CustomerOutput})
+    def post(self, request: Request) -> Response:
+        serializer = CustomerCreateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            customer, created = customer_upsert(project=self.project, fields=serializer.validated_data)
+        except CustomerNotFound as missing:
+            raise not_found("customer", missing.identifier) from None
+        return Response(customer_object(customer), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        operation_id="list_customers",
+        parameters=[
+            OpenApiParameter("limit", int),
+            OpenApiParameter("page", int),
+            OpenApiParameter("email", str),
+            OpenApiParameter("city", str),
+            OpenApiParameter("name", str),
+            OpenApiParameter("order", str, enum=list(CUSTOMER_ORDERINGS)),
+            OpenApiParameter("starting_after", str),
+            OpenApiParameter("created_at[before]", str),
+            OpenApiParameter("created_at[after]", str),
+            OpenApiParameter("updated_at[before]", str),
+            OpenApiParameter("updated_at[after]", str),
+        ],
+        responses=CustomerListOutput,
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        customers = Customer.objects.for_project(self.project)
+        if params.get("email"):
+            customers = customers.filter(email__iexact=params["email"])
+        if params.get("city"):
+            customers = customers.filter(address_city__iexact=params["city"])
+        if params.get("name"):
+            customers = customers.filter(name__icontains=params["name"])
+        for field in ("created_at", "updated_at"):
+            for bound, lookup in (("before", "lt"), ("after", "gt")):
+                raw = params.get(f"{field}[{bound}]")
+                if raw:
+                    customers = customers.filter(**{f"{field}__{lookup}": _datetime_param(f"{field}[{bound}]", raw)})
+        if params.get("starting_after"):
+            customers = customers.filter(created_at__gt=_datetime_param("starting_after", params["starting_after"]))
+        order = params.get("order") or "-created_at"
+        if order not in CUSTOMER_ORDERINGS:
+            raise invalid_query_params(f"Query parameter order must be one of {', '.join(CUSTOMER_ORDERINGS)}.")
+        customers = customers.order_by(CUSTOMER_ORDERINGS[order], "id" if not order.startswith("-") else "-id")
+        rows, total, has_more = page_of(request, customers, max_page=99)
+        return Response(list_envelope("customers", [customer_object(c) for c in rows], total, has_more=has_more))
+
+
+def _datetime_param(name: str, raw: str):
+    value = parse_datetime(raw.replace(" ", "+"))
+    if value is None or value.tzinfo is None:
+        raise invalid_query_params(f"Query parameter {name} must be an ISO 8601 datetime with a time zone.")
+    return value
+
+
+class CustomerItemApi(ProjectApiView):
+    @extend_schema(operation_id="get_customer", responses=CustomerOutput)
+    def get(self, request: Request, identifier: str) -> Response:
+        return Response(customer_object(_access_customer(self, identifier)))
+
+    @extend_schema(operation_id="update_customer", request=CustomerUpdateInput, responses=CustomerOutput)
+    def put(self, request: Request, identifier: str) -> Response:
+        customer = _access_customer(self, identifier)
+        serializer = CustomerUpdateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = customer_update(project=self.project, customer=customer, fields=serializer.validated_data)
+        return Response(customer_object(customer))
+
+    @extend_schema(operation_id="delete_customer", responses={204: None})
+    def delete(self, request: Request, identifier: str) -> Response:
+        customer_delete(project=self.project, customer=_access_customer(self, identifier))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CustomerBulkImportApi(ProjectApiView):
+    max_body_bytes = settings.API_BULK_MAX_BODY_BYTES
+
+    @extend_schema(operation_id="import_customers_bulk", request=CustomerCreateInput(many=True), responses={202: BulkImportOutput})
+    def post(self, request: Request) -> Response:
+        rows, errors = bulk.validate_rows(request.data)
+        if errors:
+            raise invalid_payload("; ".join(errors))
+        bulk_import = bulk.bulk_import_create(project=self.project, rows=rows)
+        return Response({"async_action_id": bulk_import.public_id}, status=status.HTTP_202_ACCEPTED)
+
+
+class AsyncActionItemApi(ProjectApiView):
+    @extend_schema(operation_id="get_async_action", responses=dict)
+    def get(self, request: Request, identifier: str) -> Response:
+        bulk_import = BulkImport.objects.for_project(self.project).filter(public_id=identifier).first()
+        if bulk_import is None:
+            raise not_found("async_action", identifier)
+        return Response(
+            {
+                "id": bulk_import.public_id,
+                "type": "CUSTOMERS_BULK_UPDATE",
+                "status": bulk_import.status,
+                "result": {
+                    "total": bulk_import.total,
+                    "created": bulk_import.created_count,
+                    "updated": bulk_import.updated_count,
+                    "failed": bulk_import.failed_count,
+                    "errors": bulk_import.errors,
+                },
+                "created_at": iso(bulk_import.created_at),
+                "updated_at": iso(bulk_import.finished_at),
+                "object": "async_action",
+            }
+        )

@@ -1,0 +1,235 @@
+"""Bulk customer upsert: validated rows applied with one set-based statement per chunk.
+
+Each chunk is one transaction: an `INSERT ... SELECT FROM jsonb_to_recordset ... ON CONFLICT DO
+UPDATE` of the customers and, in the same statement, the `customer.created` / `customer.updated`
+outbox rows for the customers it created or changed (unchanged rows publish nothing).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from customers.models import BulkImport
+from customers.validation import check_email, check_metadata, check_phone
+from eventbus.cause import current_cause
+from eventbus.services import RELAY_GRACE
+from tenancy.ids import new_public_id
+from tenancy.models import Project
+
+MAX_ROWS_PER_REQUEST = 10_000
+CHUNK_SIZE = 5_000
+ROW_FIELDS = {"source_id", "name", "description", "email", "phone", "birthdate", "birthday", "address", "metadata"}
+ADDRESS_FIELDS = {"city", "state", "line_1", "line_2", "country", "postal_code"}
+_STRING_LIMITS = {"source_id": 255, "name": 255, "description": 10_000, "phone": 32, "email": 254}
+
+
+def validate_rows(rows: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows ready for `apply_rows`, or sentences naming each bad field by its row index."""
+    if not isinstance(rows, list) or not rows:
+        return [], ["Body must be a non-empty JSON array of customers."]
+    if len(rows) > MAX_ROWS_PER_REQUEST:
+        return [], [f"At most {MAX_ROWS_PER_REQUEST} customers per request, got {len(rows)}."]
+    clean, errors = [], []
+    for index, row in enumerate(rows):
+        try:
+            clean.append(_validate_row(row))
+        except ValueError as error:
+            errors.append(f"Property [{index}]{error}")
+        if len(errors) >= 20:
+            break
+    return clean, errors
+
+
+def _validate_row(row: Any) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise ValueError(": must be a JSON object")
+    unknown = set(row) - ROW_FIELDS
+    if unknown:
+        raise ValueError(f".{sorted(unknown)[0]}: is not allowed")
+    source_id = row.get("source_id")
+    if not isinstance(source_id, str) or not source_id:
+        raise ValueError(".source_id: is required in a bulk import")
+    for field, limit in _STRING_LIMITS.items():
+        value = row.get(field)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise ValueError(f".{field}: must be a string of at most {limit} characters")
+    try:
+        if row.get("email") is not None:
+            check_email(row["email"])
+        if row.get("phone") is not None:
+            check_phone(row["phone"])
+        if row.get("metadata") is not None:
+            check_metadata(row["metadata"])
+    except ValueError as error:
+        field = next(f for f in ("email", "phone", "metadata") if row.get(f) is not None and _fails(f, row[f]))
+        raise ValueError(f".{field}: {error}") from None
+    birthdate = row.get("birthdate", row.get("birthday"))
+    if birthdate is not None:
+        try:
+            date.fromisoformat(birthdate[:10] if isinstance(birthdate, str) else "")
+        except ValueError:
+            raise ValueError(".birthdate: must be a date YYYY-MM-DD") from None
+        birthdate = birthdate[:10]
+    address = row.get("address")
+    if address is not None:
+        if not isinstance(address, dict) or set(address) - ADDRESS_FIELDS:
+            raise ValueError(f".address: must be an object with only {sorted(ADDRESS_FIELDS)}")
+        if any(v is not None and (not isinstance(v, str) or len(v) > 255) for v in address.values()):
+            raise ValueError(".address: values must be strings of at most 255 characters")
+    return {
+        "source_id": source_id,
+        "name": row.get("name"),
+        "description": row.get("description"),
+        "email": row.get("email"),
+        "phone": row.get("phone"),
+        "birthdate": birthdate,
+        "metadata": row.get("metadata"),
+        "address": address or {},
+    }
+
+
+def _fails(field: str, value: Any) -> bool:
+    check = {"email": check_email, "phone": check_phone, "metadata": check_metadata}[field]
+    try:
+        check(value)
+    except ValueError:
+        return True
+    return False
+
+
+# Fields absent from a row (null here) keep the stored value; a changed row gets a new updated_at.
+def _upsert_sql() -> str:
+    """The statement, with the update list spelled out so that absent fields keep stored values."""
+    columns = {
+        "name": "EXCLUDED.name",
+        "description": "EXCLUDED.description",
+        "email": "EXCLUDED.email",
+        "phone": "EXCLUDED.phone",
+        "birthdate": "EXCLUDED.birthdate",
+        "metadata": "EXCLUDED.metadata",
+        "address_city": "EXCLUDED.address_city",
+        "address_state": "EXCLUDED.address_state",
+        "address_line_1": "EXCLUDED.address_line_1",
+        "address_line_2": "EXCLUDED.address_line_2",
+        "address_country": "EXCLUDED.address_country",
+        "address_postal_code": "EXCLUDED.address_postal_code",
+    }
+    # Absent text fields arrive as '' (name, description, via coalesce) or NULL; both keep the old value.
+    new_value = {
+        column: (
+            f"coalesce(nullif({expr}, ''), c.{column})"
+            if column in ("name", "description")
+            else f"coalesce(nullif({expr}, '{{}}'::jsonb), c.{column})"
+            if column == "metadata"
+            else f"coalesce({expr}, c.{column})"
+        )
+        for column, expr in columns.items()
+    }
+    assignments = ",\n        ".join(f"{column} = {value}" for column, value in new_value.items())
+    old_tuple = ", ".join(f"c.{column}" for column in new_value)
+    new_tuple = ", ".join(new_value.values())
+    return f"""
+WITH input AS (
+    SELECT DISTINCT ON (r.source_id) r.*
+    FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS e(item, ord),
+        LATERAL jsonb_to_record(e.item)
+        AS r(source_id text, name text, description text, email text, phone text, birthdate date,
+             metadata jsonb, address jsonb)
+    ORDER BY r.source_id, e.ord DESC
+),
+upserted AS (
+    INSERT INTO customers_customer AS c (
+        project_id, public_id, source_id, name, description, email, phone, birthdate, metadata,
+        system_metadata, address_city, address_state, address_line_1, address_line_2, address_country,
+        address_postal_code, created_at, updated_at)
+    SELECT %(project_id)s, 'cust_' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 24), source_id,
+           coalesce(name, ''), coalesce(description, ''), email, phone, birthdate,
+           coalesce(metadata, '{{}}'::jsonb), '{{}}'::jsonb, address->>'city', address->>'state',
+           address->>'line_1', address->>'line_2', address->>'country', address->>'postal_code',
+           %(now)s, NULL
+    FROM input
+    ON CONFLICT (project_id, source_id) WHERE source_id IS NOT NULL DO UPDATE SET
+        {assignments},
+        updated_at = %(now)s
+    WHERE ({old_tuple}) IS DISTINCT FROM ({new_tuple})
+    RETURNING c.id, (c.xmax = 0) AS inserted
+),
+events AS (
+    INSERT INTO eventbus_domainevent (
+        project_id, public_id, type, customer_id, refs, data, cause, created_at, next_dispatch_at,
+        dispatch_attempts)
+    SELECT %(project_id)s, 'evt_' || replace(gen_random_uuid()::text, '-', ''),
+           CASE WHEN inserted THEN 'customer.created' ELSE 'customer.updated' END,
+           id, '{{}}'::jsonb, '{{}}'::jsonb, %(cause)s::jsonb, %(now)s, %(next_dispatch_at)s, 0
+    FROM upserted
+    RETURNING id, type
+)
+SELECT count(*) FILTER (WHERE type = 'customer.created'), count(*) FILTER (WHERE type = 'customer.updated'),
+       coalesce(array_agg(id), '{{}}')
+FROM events
+"""
+
+
+def apply_rows(*, project: Project, rows: list[dict[str, Any]]) -> tuple[int, int]:
+    """Upsert validated rows by source_id; returns (created, updated). One transaction per chunk."""
+    from eventbus.services import enqueue_dispatch
+
+    sql = _upsert_sql()
+    created = updated = 0
+    for start in range(0, len(rows), CHUNK_SIZE):
+        chunk = rows[start : start + CHUNK_SIZE]
+        now = timezone.now()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                {
+                    "rows": json.dumps(chunk),
+                    "project_id": project.pk,
+                    "now": now,
+                    "next_dispatch_at": now + RELAY_GRACE,
+                    "cause": json.dumps(current_cause().as_dict()),
+                },
+            )
+            chunk_created, chunk_updated, event_ids = cursor.fetchone()
+            transaction.on_commit(lambda ids=list(event_ids): enqueue_dispatch(ids))
+        created += chunk_created
+        updated += chunk_updated
+    return created, updated
+
+
+@transaction.atomic
+def bulk_import_create(*, project: Project, rows: list[dict[str, Any]]) -> BulkImport:
+    from customers.tasks import apply_bulk_import
+
+    bulk_import = BulkImport.objects.create(
+        project=project, public_id=new_public_id("aa", 24), rows=rows, total=len(rows)
+    )
+    transaction.on_commit(lambda: apply_bulk_import.delay(bulk_import.pk))
+    return bulk_import
+
+
+def bulk_import_apply(*, bulk_import_id: int) -> None:
+    """Apply a pending import. Safe to run twice: the upsert is keyed by source_id and publishes
+    events only for rows it creates or changes, so a re-run after a crash adds nothing."""
+    bulk_import = BulkImport.objects.unscoped().select_related("project").get(pk=bulk_import_id)
+    if bulk_import.status != BulkImport.Status.IN_PROGRESS:
+        return
+    try:
+        created, updated = apply_rows(project=bulk_import.project, rows=bulk_import.rows)
+    except Exception as error:
+        BulkImport.objects.unscoped().filter(pk=bulk_import_id).update(
+            status=BulkImport.Status.FAILED, errors=[repr(error)], finished_at=timezone.now()
+        )
+        raise
+    BulkImport.objects.unscoped().filter(pk=bulk_import_id).update(
+        status=BulkImport.Status.DONE,
+        created_count=created,
+        updated_count=updated,
+        rows=[],
+        finished_at=timezone.now(),
+    )

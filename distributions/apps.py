@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DistributionsConfig(AppConfig):
+    name = "distributions"
+    default_auto_field = "django.db.models.BigAutoField"

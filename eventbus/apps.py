@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EventbusConfig(AppConfig):
+    name = "eventbus"
+    default_auto_field = "django.db.models.BigAutoField"

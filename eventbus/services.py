@@ -1,0 +1,111 @@
+"""`publish()`: write an event into the caller's transaction; hand it to a worker after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from eventbus.cause import Cause, current_cause
+from eventbus.models import DomainEvent
+from tenancy.ids import new_public_id
+from tenancy.models import Project
+
+logger = logging.getLogger(__name__)
+
+# How long an event may wait for its after-commit dispatch before the relay hands it over again.
+RELAY_GRACE = timedelta(seconds=30)
+
+
+def _public_ref(value: Any) -> Any:
+    return getattr(value, "public_id", value)
+
+
+def _new_event(
+    project: Project,
+    type: str,
+    *,
+    customer: Any,
+    refs: Mapping[str, Any] | None,
+    data: Mapping[str, Any] | None,
+    cause: Cause | None,
+    now,
+) -> DomainEvent:
+    return DomainEvent(
+        project=project,
+        public_id=new_public_id("evt", 24),
+        type=type,
+        customer=customer,
+        refs={name: _public_ref(value) for name, value in (refs or {}).items()},
+        data=dict(data or {}),
+        cause=(cause or current_cause()).as_dict(),
+        created_at=now,
+        next_dispatch_at=now + RELAY_GRACE,
+    )
+
+
+def publish(
+    project: Project,
+    type: str,
+    *,
+    customer: Any = None,
+    refs: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+    cause: Cause | None = None,
+) -> DomainEvent:
+    """Record `type` for `project` in the current transaction; dispatch starts after it commits.
+
+    An event published in a transaction that rolls back disappears with it and is never dispatched.
+    """
+    event = _new_event(project, type, customer=customer, refs=refs, data=data, cause=cause, now=timezone.now())
+    event.save(force_insert=True)
+    transaction.on_commit(lambda: enqueue_dispatch([event.pk]))
+    return event
+
+
+def publish_many(
+    project: Project,
+    type: str,
+    items: Iterable[Mapping[str, Any]],
+    *,
+    cause: Cause | None = None,
+) -> list[DomainEvent]:
+    """One event per item (`customer`, `refs`, `data`), inserted in one statement: for bulk actions."""
+    now = timezone.now()
+    events = [
+        _new_event(
+            project,
+            type,
+            customer=item.get("customer"),
+            refs=item.get("refs"),
+            data=item.get("data"),
+            cause=cause,
+            now=now,
+        )
+        for item in items
+    ]
+    DomainEvent.objects.bulk_create(events, batch_size=2000)
+    event_ids = [event.pk for event in events]
+    transaction.on_commit(lambda: enqueue_dispatch(event_ids))
+    return events
+
+
+DISPATCH_BATCH = 100
+
+
+def enqueue_dispatch(event_ids: list[int]) -> None:
+    """Hand events to the `events` queue, a batch per task. A broker outage is logged, not raised:
+    the events are already committed, and the relay hands them over again."""
+    from eventbus.tasks import dispatch_events
+
+    for start in range(0, len(event_ids), DISPATCH_BATCH):
+        batch = event_ids[start : start + DISPATCH_BATCH]
+        try:
+            dispatch_events.apply_async(args=[batch], retry=False)
+        except Exception:  # the broker being down must not fail a request that already committed
+            logger.warning("%s events not enqueued; the relay will dispatch them", len(event_ids) - start, exc_info=True)
+            return
