@@ -8,11 +8,17 @@ from tenancy.health import healthz
 
 
 def api_not_found(request, *args, **kwargs):
-    return json_error_response(request, 404, "not_found", "Resource not found", f"No API endpoint at {request.path}.")
+    return json_error_response(
+        request, 404, "not_found", "Resource not found", f"No API endpoint at {request.path}."
+    )
 
 
 api_urlpatterns = [
-    path("openapi.json", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="openapi"),
+    path(
+        "openapi.json",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+        name="openapi",
+    ),
     path(
         "docs",
         SpectacularRedocView.as_view(url_name="openapi", authentication_classes=[], permission_classes=[]),
@@ -37,7 +43,9 @@ def server_error(request, *args, **kwargs):
     from django.views.defaults import server_error as html_server_error
 
     if request.path.startswith("/v1/"):
-        return json_error_response(request, 500, "internal_error", "Internal error", "An unexpected error occurred.")
+        return json_error_response(
+            request, 500, "internal_error", "Internal error", "An unexpected error occurred."
+        )
     return html_server_error(request)
 
 

@@ -8,5 +8,7 @@ def current_project(request):
     return {
         "current_project": getattr(request, "project", None),
         "current_membership": getattr(request, "membership", None),
-        "user_memberships": Membership.objects.filter(user=user).select_related("project").order_by("project__name"),
+        "user_memberships": Membership.objects.filter(user=user)
+        .select_related("project")
+        .order_by("project__name"),
     }

@@ -25,7 +25,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
         parts["broker"] = {"status": "up"}
         beat = redis.get(redis_key("worker", "heartbeat"))
         if beat is None:
-            parts["worker"] = {"status": "down", "error": f"no heartbeat in the last {HEARTBEAT_TTL_SECONDS} s"}
+            parts["worker"] = {
+                "status": "down",
+                "error": f"no heartbeat in the last {HEARTBEAT_TTL_SECONDS} s",
+            }
         else:
             parts["worker"] = {"status": "up", "last_heartbeat_seconds_ago": int(time.time()) - int(beat)}
     except Exception as error:

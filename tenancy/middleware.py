@@ -30,7 +30,9 @@ class CurrentProjectMiddleware:
             request.membership = membership
             request.project = membership.project if membership else None
             request.request_id = new_request_id()
-            token = use_cause(Cause.from_request(request_id=request.request_id, channel="USER_PORTAL", user=user))
+            token = use_cause(
+                Cause.from_request(request_id=request.request_id, channel="USER_PORTAL", user=user)
+            )
             try:
                 return self.get_response(request)
             finally:

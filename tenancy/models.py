@@ -141,3 +141,6 @@ class IdempotencyRecord(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "key"], name="idempotency_unique_key")]
         indexes = [models.Index(fields=["project", "created_at"], name="idempotency_project_created")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({'complete' if self.is_complete else 'in progress'})"

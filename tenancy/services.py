@@ -31,7 +31,9 @@ def api_key_create(*, project: Project, name: str) -> tuple[ApiKey, str]:
 
 
 def api_key_revoke(*, project: Project, api_key: ApiKey) -> ApiKey:
-    ApiKey.objects.filter(project=project, pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    ApiKey.objects.filter(project=project, pk=api_key.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     api_key.refresh_from_db()
     return api_key
 

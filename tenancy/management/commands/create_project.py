@@ -9,7 +9,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name")
         parser.add_argument("--owner", required=True, help="The owner's email; also their login.")
-        parser.add_argument("--password", help="Password for a new owner; without it the owner must reset it.")
+        parser.add_argument(
+            "--password", help="Password for a new owner; without it the owner must reset it."
+        )
         parser.add_argument("--plan", default="trial", choices=["trial", "standard", "enterprise"])
 
     def handle(self, *args, name, owner, password, plan, **options):
