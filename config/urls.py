@@ -25,6 +25,7 @@ api_urlpatterns = [
         name="api-docs",
     ),
     path("", include("customers.api.urls")),
+    path("", include("campaigns.api.urls")),
     re_path(r"^.*$", api_not_found),
 ]
 
