@@ -33,6 +33,7 @@ app.conf.task_routes = {
 app.conf.beat_schedule = {
     "relay-undispatched-events": {"task": "eventbus.tasks.relay_undispatched_events", "schedule": 10.0},
     "worker-heartbeat": {"task": "tenancy.tasks.record_worker_heartbeat", "schedule": 10.0},
+    "resume-stalled-bulk-imports": {"task": "customers.tasks.resume_stalled_bulk_imports", "schedule": 60.0},
     "purge-expired-idempotency-keys": {
         "task": "tenancy.tasks.purge_expired_idempotency_keys",
         "schedule": 3600.0,

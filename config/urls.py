@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from drf_spectacular.renderers import OpenApiJsonRenderer2
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from tenancy.api.errors import json_error_response
@@ -16,7 +17,9 @@ def api_not_found(request, *args, **kwargs):
 api_urlpatterns = [
     path(
         "openapi.json",
-        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+        SpectacularAPIView.as_view(
+            renderer_classes=[OpenApiJsonRenderer2], authentication_classes=[], permission_classes=[]
+        ),
         name="openapi",
     ),
     path(

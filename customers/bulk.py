@@ -8,7 +8,7 @@ outbox rows for the customers it created or changed (unchanged rows publish noth
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from customers.models import BulkImport
 from customers.validation import check_email, check_metadata, check_phone
-from eventbus.cause import current_cause
+from eventbus.cause import Cause, current_cause
 from eventbus.services import RELAY_GRACE
 from tenancy.ids import new_public_id
 from tenancy.models import Project
@@ -175,7 +175,7 @@ FROM events
 """
 
 
-def apply_rows(*, project: Project, rows: list[dict[str, Any]]) -> tuple[int, int]:
+def apply_rows(*, project: Project, rows: list[dict[str, Any]], cause: Cause | None = None) -> tuple[int, int]:
     """Upsert validated rows by source_id; returns (created, updated). One transaction per chunk."""
     from eventbus.services import enqueue_dispatch
 
@@ -192,7 +192,7 @@ def apply_rows(*, project: Project, rows: list[dict[str, Any]]) -> tuple[int, in
                     "project_id": project.pk,
                     "now": now,
                     "next_dispatch_at": now + RELAY_GRACE,
-                    "cause": json.dumps(current_cause().as_dict()),
+                    "cause": json.dumps((cause or current_cause()).as_dict()),
                 },
             )
             chunk_created, chunk_updated, event_ids = cursor.fetchone()
@@ -207,10 +207,28 @@ def bulk_import_create(*, project: Project, rows: list[dict[str, Any]]) -> BulkI
     from customers.tasks import apply_bulk_import
 
     bulk_import = BulkImport.objects.create(
-        project=project, public_id=new_public_id("aa", 24), rows=rows, total=len(rows)
+        project=project,
+        public_id=new_public_id("aa", 24),
+        rows=rows,
+        total=len(rows),
+        cause=current_cause().as_dict(),
     )
-    transaction.on_commit(lambda: apply_bulk_import.delay(bulk_import.pk))
+    # robust: with the broker down the import is still accepted; the beat sweep below enqueues it later.
+    transaction.on_commit(lambda: apply_bulk_import.delay(bulk_import.pk), robust=True)
     return bulk_import
+
+
+STALLED_AFTER = timedelta(minutes=5)
+
+
+def stalled_bulk_import_ids() -> list[int]:
+    """Imports still waiting well after they were accepted: their task was lost or never enqueued."""
+    cutoff = timezone.now() - STALLED_AFTER
+    return list(
+        BulkImport.objects.unscoped()
+        .filter(status=BulkImport.Status.IN_PROGRESS, created_at__lt=cutoff)
+        .values_list("pk", flat=True)[:100]
+    )
 
 
 def bulk_import_apply(*, bulk_import_id: int) -> None:
@@ -220,7 +238,9 @@ def bulk_import_apply(*, bulk_import_id: int) -> None:
     if bulk_import.status != BulkImport.Status.IN_PROGRESS:
         return
     try:
-        created, updated = apply_rows(project=bulk_import.project, rows=bulk_import.rows)
+        created, updated = apply_rows(
+            project=bulk_import.project, rows=bulk_import.rows, cause=Cause.from_dict(bulk_import.cause)
+        )
     except Exception as error:
         BulkImport.objects.unscoped().filter(pk=bulk_import_id).update(
             status=BulkImport.Status.FAILED, errors=[repr(error)], finished_at=timezone.now()

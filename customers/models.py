@@ -51,7 +51,7 @@ class Customer(TenantModel):
             models.Index(fields=["project", "created_at"], name="customer_project_created"),
             models.Index(fields=["project", "updated_at"], name="customer_project_updated"),
             models.Index("project", Lower("email"), name="customer_project_email"),
-            models.Index(fields=["project", "address_city"], name="customer_project_city"),
+            models.Index("project", Lower("address_city"), name="customer_project_city"),
         ]
 
     def __str__(self) -> str:
@@ -78,6 +78,8 @@ class BulkImport(TenantModel):
     updated_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
+    # The request that asked for the import, recorded on the events the worker publishes later.
+    cause = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 

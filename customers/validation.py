@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()\-.]{3,30}$")
+# National formats may open with an area code in brackets: "(415) 555-0100".
+PHONE_PATTERN = re.compile(r"^\+?[0-9(][0-9 ()\-.]{3,30}$")
 
 
 def check_email(value: str) -> str:

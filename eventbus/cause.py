@@ -34,6 +34,11 @@ class Cause:
     def distribution(cls, distribution_public_id: str) -> Cause:
         return cls(channel="INTERNAL", distribution_id=distribution_public_id)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Cause:
+        """The inverse of `as_dict`, for causes stored with deferred work."""
+        return cls(**{"channel": "INTERNAL", **data}) if data else INTERNAL
+
     def as_dict(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value not in (None, {})}
 

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.conf import settings
+from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -24,13 +28,14 @@ from tenancy.api.paging import list_envelope, page_of
 from tenancy.api.views import ProjectApiView
 from tenancy.formats import iso
 
+# Never-updated customers (updated_at null) sort after the updated ones in both directions.
 CUSTOMER_ORDERINGS = {
-    "created_at": "created_at",
-    "-created_at": "-created_at",
-    "updated_at": "updated_at",
-    "-updated_at": "-updated_at",
-    "source_id": "source_id",
-    "-source_id": "-source_id",
+    "created_at": (F("created_at").asc(), F("id").asc()),
+    "-created_at": (F("created_at").desc(), F("id").desc()),
+    "updated_at": (F("updated_at").asc(nulls_last=True), F("id").asc()),
+    "-updated_at": (F("updated_at").desc(nulls_last=True), F("id").desc()),
+    "source_id": (F("source_id").asc(), F("id").asc()),
+    "-source_id": (F("source_id").desc(), F("id").desc()),
 }
 
 
@@ -73,9 +78,12 @@ class CustomerCollectionApi(ProjectApiView):
         params = request.query_params
         customers = Customer.objects.for_project(self.project)
         if params.get("email"):
-            customers = customers.filter(email__iexact=params["email"])
+            # Compared through lower(), not __iexact's upper(), so that the lower(email) index serves it.
+            email = params["email"].lower()
+            customers = customers.alias(email_lower=Lower("email")).filter(email_lower=email)
         if params.get("city"):
-            customers = customers.filter(address_city__iexact=params["city"])
+            city = params["city"].lower()
+            customers = customers.alias(city_lower=Lower("address_city")).filter(city_lower=city)
         if params.get("name"):
             customers = customers.filter(name__icontains=params["name"])
         for field in ("created_at", "updated_at"):
@@ -88,16 +96,21 @@ class CustomerCollectionApi(ProjectApiView):
         order = params.get("order") or "-created_at"
         if order not in CUSTOMER_ORDERINGS:
             raise invalid_query_params(f"Query parameter order must be one of {', '.join(CUSTOMER_ORDERINGS)}.")
-        customers = customers.order_by(CUSTOMER_ORDERINGS[order], "id" if not order.startswith("-") else "-id")
+        customers = customers.order_by(*CUSTOMER_ORDERINGS[order])
         rows, total, has_more = page_of(request, customers, max_page=99)
         return Response(list_envelope("customers", [customer_object(c) for c in rows], total, has_more=has_more))
 
 
-def _datetime_param(name: str, raw: str):
-    value = parse_datetime(raw.replace(" ", "+"))
-    if value is None or value.tzinfo is None:
-        raise invalid_query_params(f"Query parameter {name} must be an ISO 8601 datetime with a time zone.")
-    return value
+def _datetime_param(name: str, raw: str) -> datetime:
+    # A `+` offset left unencoded in a query string arrives as a space.
+    try:
+        value = parse_datetime(raw.replace(" ", "+"))
+    except ValueError:  # well-formed but impossible, such as month 13
+        value = None
+    if value is None:
+        raise invalid_query_params(f"Query parameter {name} must be an ISO 8601 datetime.")
+    # The SDK formats a naive datetime without an offset; Voucherify's times are UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class CustomerItemApi(ProjectApiView):

@@ -150,7 +150,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(body, status=400)
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         body = error_body(request=request, code=401, key="unauthorized", message="Unauthorized", details=str(exc.detail))
-        return Response(body, status=401)
+        # A 401 names its scheme (RFC 9110); DRF's own handler would add this header, ours must too.
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        return Response(body, status=401, headers=headers)
     if isinstance(exc, exceptions.Throttled):
         wait = int(exc.wait or 1)
         headers["Retry-After"] = str(wait)
@@ -170,4 +173,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 def json_error_response(request: Any, code: int, key: str, message: str, details: str) -> JsonResponse:
     """For errors raised outside DRF (unknown `/v1/` URLs, crashes in middleware)."""
     body = error_body(request=request, code=code, key=key, message=message, details=details)
-    return JsonResponse(body, status=code)
+    response = JsonResponse(body, status=code)
+    response["X-Request-Id"] = body["request_id"]
+    return response

@@ -20,9 +20,9 @@ class _ReplayResponse(Exception):
         self.replay = replay
 
 
+# Subclasses read `self.project` and never look a project up any other way. (A comment, not a
+# docstring: drf-spectacular would publish an inherited docstring as every operation's description.)
 class ProjectApiView(APIView):
-    """Subclasses read `self.project` and never look a project up any other way."""
-
     max_body_bytes: int | None = None
     project: Project
 

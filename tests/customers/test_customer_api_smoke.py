@@ -10,4 +10,6 @@ def test_create_customer_returns_the_voucherify_object_and_publishes_customer_cr
     assert body["object"] == "customer"
     assert body["id"].startswith("cust_")
     customer = Customer.objects.for_project(project).get(source_id="c1")
-    assert [e.type for e in DomainEvent.objects.for_project(project).filter(customer=customer)] == ["customer.created"]
+    assert [e.type for e in DomainEvent.objects.for_project(project).filter(customer=customer)] == [
+        "customer.created"
+    ]
