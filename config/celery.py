@@ -16,12 +16,15 @@ QUEUES = (
     "delivery.sms",
     "delivery.webhook",
     "delivery.integrations",
+    "bulk",
 )
 app.conf.task_queues = [Queue(name) for name in QUEUES]
 # Routing is by task module: each app's tasks go to the queue of the work they do.
 app.conf.task_routes = {
     "eventbus.tasks.*": {"queue": "events"},
-    "customers.tasks.*": {"queue": "events"},
+    # Long imports and code generation get their own queue so they never hold up event dispatch.
+    "customers.tasks.*": {"queue": "bulk"},
+    "campaigns.tasks.*": {"queue": "bulk"},
     "tenancy.tasks.*": {"queue": "events"},
     "segments.tasks.*": {"queue": "segments"},
     "distributions.tasks.*": {"queue": "distributions"},

@@ -179,6 +179,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 6 * 3600,
     "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
+    # Fail a publish at once when the broker is down (the outbox relay sends it later) instead of
+    # retrying the connection inside a web request.
+    "max_retries": 0,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "events"

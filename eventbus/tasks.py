@@ -1,3 +1,5 @@
+import time
+
 from celery import shared_task
 
 from eventbus import dispatch as event_dispatch
@@ -10,8 +12,19 @@ def dispatch_events(event_ids: list[int]) -> int:
     return sum(event_dispatch.dispatch(event_id) for event_id in event_ids)
 
 
+RELAY_TIME_BUDGET_SECONDS = 8.0
+
+
 @shared_task(name="eventbus.tasks.relay_undispatched_events")
 def relay_undispatched_events() -> int:
-    event_ids = event_dispatch.claim_due_events()
-    enqueue_dispatch(event_ids)
-    return len(event_ids)
+    """Hand over overdue events in batches until none are due or the time budget (shorter than the
+    beat interval) is spent, so a backlog after a broker outage drains at broker speed."""
+    deadline = time.monotonic() + RELAY_TIME_BUDGET_SECONDS
+    relayed = 0
+    while time.monotonic() < deadline:
+        event_ids = event_dispatch.claim_due_events()
+        enqueue_dispatch(event_ids)
+        relayed += len(event_ids)
+        if len(event_ids) < event_dispatch.RELAY_BATCH:
+            break
+    return relayed

@@ -43,22 +43,30 @@ def outsider_api(other_project) -> APIClient:
 
 @pytest.fixture
 def owner(project):
-    return MembershipFactory(project=project, user=UserFactory(username="owner@acme.test"), role=Role.OWNER).user
+    return MembershipFactory(
+        project=project, user=UserFactory(username="owner@acme.test"), role=Role.OWNER
+    ).user
 
 
 @pytest.fixture
 def marketer(project):
-    return MembershipFactory(project=project, user=UserFactory(username="marketer@acme.test"), role=Role.MARKETER).user
+    return MembershipFactory(
+        project=project, user=UserFactory(username="marketer@acme.test"), role=Role.MARKETER
+    ).user
 
 
 @pytest.fixture
 def viewer(project):
-    return MembershipFactory(project=project, user=UserFactory(username="viewer@acme.test"), role=Role.VIEWER).user
+    return MembershipFactory(
+        project=project, user=UserFactory(username="viewer@acme.test"), role=Role.VIEWER
+    ).user
 
 
 @pytest.fixture
 def outsider(other_project):
-    return MembershipFactory(project=other_project, user=UserFactory(username="owner@rival.test"), role=Role.OWNER).user
+    return MembershipFactory(
+        project=other_project, user=UserFactory(username="owner@rival.test"), role=Role.OWNER
+    ).user
 
 
 @pytest.fixture(autouse=True)
@@ -68,6 +76,12 @@ def _clean_redis_keys():
     from tenancy.redis import get_redis, redis_key
 
     client = get_redis()
-    keys = list(client.scan_iter(match=redis_key("*"), count=1000))
+    # Celery's own keys (queue bindings) stay: a producer in this process would not declare them again.
+    celery_prefix = redis_key("celery:")
+    keys = [
+        key
+        for key in client.scan_iter(match=redis_key("*"), count=1000)
+        if not key.decode().startswith(celery_prefix)
+    ]
     if keys:
         client.delete(*keys)
