@@ -5,4 +5,14 @@ from tenancy import views
 app_name = "dashboard"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("projects/switch/", views.project_switch, name="project_switch"),
+    path("settings/", views.project_settings, name="settings"),
+    path("settings/update/", views.project_settings_update, name="settings_update"),
+    path("api-keys/", views.api_keys, name="api_keys"),
+    path("api-keys/new/", views.api_key_create, name="api_key_create"),
+    path("api-keys/<str:app_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("members/", views.members, name="members"),
+    path("members/add/", views.member_add, name="member_add"),
+    path("members/<int:membership_id>/role/", views.member_set_role, name="member_set_role"),
+    path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
 ]
