@@ -23,7 +23,17 @@ from tenancy.models import Project
 
 MAX_ROWS_PER_REQUEST = 10_000
 CHUNK_SIZE = 5_000
-ROW_FIELDS = {"source_id", "name", "description", "email", "phone", "birthdate", "birthday", "address", "metadata"}
+ROW_FIELDS = {
+    "source_id",
+    "name",
+    "description",
+    "email",
+    "phone",
+    "birthdate",
+    "birthday",
+    "address",
+    "metadata",
+}
 ADDRESS_FIELDS = {"city", "state", "line_1", "line_2", "country", "postal_code"}
 _STRING_LIMITS = {"source_id": 255, "name": 255, "description": 10_000, "phone": 32, "email": 254}
 
@@ -66,7 +76,9 @@ def _validate_row(row: Any) -> dict[str, Any]:
         if row.get("metadata") is not None:
             check_metadata(row["metadata"])
     except ValueError as error:
-        field = next(f for f in ("email", "phone", "metadata") if row.get(f) is not None and _fails(f, row[f]))
+        field = next(
+            f for f in ("email", "phone", "metadata") if row.get(f) is not None and _fails(f, row[f])
+        )
         raise ValueError(f".{field}: {error}") from None
     birthdate = row.get("birthdate", row.get("birthday"))
     if birthdate is not None:
@@ -133,6 +145,7 @@ def _upsert_sql() -> str:
     assignments = ",\n        ".join(f"{column} = {value}" for column, value in new_value.items())
     old_tuple = ", ".join(f"c.{column}" for column in new_value)
     new_tuple = ", ".join(new_value.values())
+    # Only the constant column list above is interpolated; every value is a bound parameter.
     return f"""
 WITH input AS (
     SELECT DISTINCT ON (r.source_id) r.*
@@ -172,10 +185,12 @@ events AS (
 SELECT count(*) FILTER (WHERE type = 'customer.created'), count(*) FILTER (WHERE type = 'customer.updated'),
        coalesce(array_agg(id), '{{}}')
 FROM events
-"""
+"""  # noqa: S608
 
 
-def apply_rows(*, project: Project, rows: list[dict[str, Any]], cause: Cause | None = None) -> tuple[int, int]:
+def apply_rows(
+    *, project: Project, rows: list[dict[str, Any]], cause: Cause | None = None
+) -> tuple[int, int]:
     """Upsert validated rows by source_id; returns (created, updated). One transaction per chunk."""
     from eventbus.services import enqueue_dispatch
 

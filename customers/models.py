@@ -31,6 +31,12 @@ class Customer(TenantModel):
     address_postal_code = models.CharField(max_length=32, null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     system_metadata = models.JSONField(default=dict, blank=True)
+    # The orders summary, kept in step by the order services so that a customer (or a page of them)
+    # renders without aggregating orders. Canceled orders do not count.
+    orders_count = models.PositiveIntegerField(default=0, db_default=0)
+    orders_total_amount = models.BigIntegerField(default=0, db_default=0)
+    last_order_amount = models.BigIntegerField(default=0, db_default=0)
+    last_order_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(null=True, blank=True)
 
@@ -84,4 +90,90 @@ class BulkImport(TenantModel):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["project", "public_id"], name="bulkimport_unique_public_id")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "public_id"], name="bulkimport_unique_public_id")
+        ]
+
+
+class Order(TenantModel):
+    """A shop's order. Amounts are integer cents; items are kept as sent (with computed fields)."""
+
+    class Status(models.TextChoices):
+        CREATED = "CREATED"
+        PAID = "PAID"
+        CANCELED = "CANCELED"
+        FULFILLED = "FULFILLED"
+
+    public_id = models.CharField(max_length=40, editable=False)
+    source_id = models.CharField(max_length=255, null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREATED)
+    amount = models.BigIntegerField(null=True, blank=True)
+    initial_amount = models.BigIntegerField(null=True, blank=True)
+    discount_amount = models.BigIntegerField(null=True, blank=True)
+    items = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    referrer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "public_id"], name="order_unique_public_id"),
+            models.UniqueConstraint(
+                fields=["project", "source_id"],
+                name="order_unique_source_id",
+                condition=models.Q(source_id__isnull=False),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "created_at"], name="order_project_created"),
+            models.Index(fields=["project", "customer", "created_at"], name="order_project_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return self.source_id or self.public_id
+
+
+class EventDefinition(TenantModel):
+    """A custom event name known to the project, offered in the distribution wizard's pickers."""
+
+    name = models.CharField(max_length=300)
+    metadata_schema = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="event_definition_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomEvent(TenantModel):
+    """One custom event a customer did, as tracked through `POST /v1/events`."""
+
+    public_id = models.CharField(max_length=40, editable=False)
+    name = models.CharField(max_length=300)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="custom_events")
+    metadata = models.JSONField(default=dict, blank=True)
+    referral = models.JSONField(null=True, blank=True)
+    loyalty = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "public_id"], name="custom_event_unique_public_id")
+        ]
+        indexes = [
+            models.Index(
+                fields=["project", "customer", "name", "created_at"], name="custom_event_customer_name"
+            ),
+            models.Index(fields=["project", "name", "created_at"], name="custom_event_project_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} by {self.customer_id}"

@@ -6,11 +6,11 @@ from typing import Any
 
 from django.conf import settings
 
-from customers.models import Customer
+from customers.models import Customer, CustomEvent, Order
 from tenancy.formats import iso
 
 
-def empty_summary() -> dict[str, Any]:
+def customer_summary(customer: Customer) -> dict[str, Any]:
     return {
         "redemptions": {
             "total_redeemed": 0,
@@ -23,11 +23,13 @@ def empty_summary() -> dict[str, Any]:
             "loyalty_card": {"redeemed_points": 0, "points_to_go": 0},
         },
         "orders": {
-            "total_amount": 0,
-            "total_count": 0,
-            "average_amount": 0,
-            "last_order_amount": 0,
-            "last_order_date": None,
+            "total_amount": customer.orders_total_amount,
+            "total_count": customer.orders_count,
+            "average_amount": customer.orders_total_amount // customer.orders_count
+            if customer.orders_count
+            else 0,
+            "last_order_amount": customer.last_order_amount,
+            "last_order_date": iso(customer.last_order_at),
         },
     }
 
@@ -43,7 +45,7 @@ def customer_object(customer: Customer) -> dict[str, Any]:
         "phone": customer.phone,
         "birthdate": customer.birthdate.isoformat() if customer.birthdate else None,
         "address": customer.address,
-        "summary": empty_summary(),
+        "summary": customer_summary(customer),
         "loyalty": {"points": 0, "referred_customers": 0, "campaigns": {}},
         "referrals": {"total": 0, "campaigns": []},
         "metadata": customer.metadata,
@@ -52,4 +54,70 @@ def customer_object(customer: Customer) -> dict[str, Any]:
         "updated_at": iso(customer.updated_at),
         "assets": {"cockpit_url": cockpit, "cockpit_preference_center_url": f"{cockpit}/preferences"},
         "object": "customer",
+    }
+
+
+def _order_item(item: dict[str, Any]) -> dict[str, Any]:
+    amount = item.get("amount") or 0
+    discount = item.get("discount_amount") or 0
+    return {
+        **item,
+        "object": "order_item",
+        "applied_discount_amount": 0,
+        "applied_discount_quantity": 0,
+        "applied_quantity": 0,
+        "applied_quantity_amount": 0,
+        "subtotal_amount": amount - discount,
+    }
+
+
+def order_object(order: Order) -> dict[str, Any]:
+    """The Voucherify order. Applied discounts stay zero until redemptions apply them to orders."""
+    amount = order.amount or 0
+    discount = order.discount_amount or 0
+    items_discount = sum(item.get("discount_amount") or 0 for item in order.items)
+    customer = order.customer
+    referrer = order.referrer
+    return {
+        "id": order.public_id,
+        "source_id": order.source_id,
+        "object": "order",
+        "status": order.status,
+        "amount": order.amount,
+        "initial_amount": order.initial_amount,
+        "discount_amount": order.discount_amount,
+        "items_discount_amount": items_discount,
+        "total_discount_amount": discount + items_discount,
+        "total_amount": amount - discount - items_discount,
+        "applied_discount_amount": 0,
+        "items_applied_discount_amount": 0,
+        "total_applied_discount_amount": 0,
+        "items": [_order_item(item) for item in order.items],
+        "metadata": order.metadata,
+        "customer_id": customer.public_id if customer else None,
+        "customer": {"id": customer.public_id, "object": "customer"} if customer else None,
+        "referrer_id": referrer.public_id if referrer else None,
+        "referrer": {"id": referrer.public_id, "object": "customer"} if referrer else None,
+        "redemptions": {},
+        "created_at": iso(order.created_at),
+        "updated_at": iso(order.updated_at),
+    }
+
+
+def custom_event_object(event: CustomEvent) -> dict[str, Any]:
+    customer = event.customer
+    return {
+        "object": "event",
+        "type": event.name,
+        "customer": {
+            "id": customer.public_id,
+            "source_id": customer.source_id,
+            "name": customer.name or None,
+            "email": customer.email,
+            "metadata": customer.metadata,
+            "object": "customer",
+        },
+        "referral": event.referral,
+        "loyalty": event.loyalty,
+        "metadata": event.metadata,
     }

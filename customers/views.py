@@ -16,13 +16,15 @@ from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
 from customers.forms import CustomerForm, CustomerSearchForm, pretty_json
-from customers.models import Customer, CustomerQuerySet
+from customers.models import Customer, CustomerQuerySet, CustomEvent, Order
 from customers.services import customer_update
 from eventbus.models import DomainEvent
 from tenancy.access import access_customer, membership_required
 
 PAGE_SIZE = 50
 RECENT_EVENTS = 20
+RECENT_ORDERS = 10
+RECENT_CUSTOM_EVENTS = 10
 LIST_COLUMNS = ("public_id", "source_id", "name", "email", "phone", "address_city", "created_at")
 
 
@@ -130,6 +132,12 @@ def customer_detail(request: HttpRequest, identifier: str) -> HttpResponse:
             "address_lines": _address_lines(customer),
             "metadata_json": pretty_json(customer.metadata) if customer.metadata else None,
             "events": [(event, pretty_json(event.data) if event.data else None) for event in events],
+            "orders": Order.objects.for_project(request.project)
+            .filter(customer=customer)
+            .order_by("-created_at", "-pk")[:RECENT_ORDERS],
+            "custom_events": CustomEvent.objects.for_project(request.project)
+            .filter(customer=customer)
+            .order_by("-created_at", "-pk")[:RECENT_CUSTOM_EVENTS],
         },
     )
 

@@ -39,10 +39,7 @@ def dispatch(event_id: int) -> bool:
     if not claimed:
         return False
     event = DomainEvent.objects.unscoped().select_related("project").get(pk=event_id)
-    finished = {
-        run.handler: run
-        for run in HandlerRun.objects.for_project(event.project).filter(event=event)
-    }
+    finished = {run.handler: run for run in HandlerRun.objects.for_project(event.project).filter(event=event)}
     retry_after = None
     for handler in handlers_for(event.type):
         run = finished.get(handler.name)
@@ -54,7 +51,9 @@ def dispatch(event_id: int) -> bool:
                 handler.function(event)
                 _record_run(event, handler.name, HandlerRun.Status.SUCCEEDED, attempts, "")
         except Exception as error:
-            logger.exception("Handler %s failed on event %s (attempt %s)", handler.name, event.public_id, attempts)
+            logger.exception(
+                "Handler %s failed on event %s (attempt %s)", handler.name, event.public_id, attempts
+            )
             if attempts >= MAX_HANDLER_ATTEMPTS:
                 _record_run(event, handler.name, HandlerRun.Status.ABANDONED, attempts, repr(error))
             else:
@@ -75,7 +74,12 @@ def _record_run(event: DomainEvent, handler: str, status: str, attempts: int, er
         project=event.project,
         event=event,
         handler=handler,
-        defaults={"status": status, "attempts": attempts, "last_error": error[:2000], "updated_at": timezone.now()},
+        defaults={
+            "status": status,
+            "attempts": attempts,
+            "last_error": error[:2000],
+            "updated_at": timezone.now(),
+        },
     )
 
 

@@ -29,7 +29,9 @@ class DomainEvent(TenantModel):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["project", "public_id"], name="event_unique_public_id")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "public_id"], name="event_unique_public_id")
+        ]
         indexes = [
             models.Index(fields=["project", "type", "created_at"], name="event_project_type_created"),
             models.Index(fields=["project", "customer", "created_at"], name="event_project_customer"),
@@ -61,4 +63,6 @@ class HandlerRun(TenantModel):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["project", "event", "handler"], name="handler_run_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "event", "handler"], name="handler_run_unique")
+        ]

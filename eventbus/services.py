@@ -61,7 +61,9 @@ def publish(
 
     An event published in a transaction that rolls back disappears with it and is never dispatched.
     """
-    event = _new_event(project, type, customer=customer, refs=refs, data=data, cause=cause, now=timezone.now())
+    event = _new_event(
+        project, type, customer=customer, refs=refs, data=data, cause=cause, now=timezone.now()
+    )
     event.save(force_insert=True)
     transaction.on_commit(lambda: enqueue_dispatch([event.pk]))
     return event
@@ -107,5 +109,7 @@ def enqueue_dispatch(event_ids: list[int]) -> None:
         try:
             dispatch_events.apply_async(args=[batch], retry=False)
         except Exception:  # the broker being down must not fail a request that already committed
-            logger.warning("%s events not enqueued; the relay will dispatch them", len(event_ids) - start, exc_info=True)
+            logger.warning(
+                "%s events not enqueued; the relay will dispatch them", len(event_ids) - start, exc_info=True
+            )
             return

@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from customers.validation import check_email, check_metadata, check_phone
+from tenancy.api.fields import RejectUnknownFieldsMixin, StrictCharField
 
 
 def _as_drf(check):
@@ -15,24 +16,6 @@ def _as_drf(check):
             raise serializers.ValidationError(str(error)) from None
 
     return validator
-
-
-class StrictCharField(serializers.CharField):
-    """A string, never a number turned into one (the SDK is strict, so are we)."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            raise serializers.ValidationError("must be a string")
-        return super().to_internal_value(data)
-
-
-class RejectUnknownFieldsMixin:
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["is not allowed"] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class AddressInput(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -47,10 +30,14 @@ class AddressInput(RejectUnknownFieldsMixin, serializers.Serializer):
 class CustomerUpdateInput(RejectUnknownFieldsMixin, serializers.Serializer):
     name = StrictCharField(max_length=255, required=False, allow_null=True, allow_blank=True)
     description = StrictCharField(max_length=10_000, required=False, allow_null=True, allow_blank=True)
-    email = StrictCharField(max_length=254, required=False, allow_null=True, validators=[_as_drf(check_email)])
+    email = StrictCharField(
+        max_length=254, required=False, allow_null=True, validators=[_as_drf(check_email)]
+    )
     phone = StrictCharField(max_length=32, required=False, allow_null=True, validators=[_as_drf(check_phone)])
     birthdate = serializers.DateField(required=False, allow_null=True)
-    birthday = serializers.DateField(required=False, allow_null=True, help_text="Deprecated alias of birthdate.")
+    birthday = serializers.DateField(
+        required=False, allow_null=True, help_text="Deprecated alias of birthdate."
+    )
     address = AddressInput(required=False, allow_null=True)
     metadata = serializers.JSONField(required=False, allow_null=True, validators=[_as_drf(check_metadata)])
 

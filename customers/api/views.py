@@ -47,7 +47,9 @@ def _access_customer(view: ProjectApiView, identifier: str) -> Customer:
 
 
 class CustomerCollectionApi(ProjectApiView):
-    @extend_schema(operation_id="create_customer", request=CustomerCreateInput, responses={201: CustomerOutput})
+    @extend_schema(
+        operation_id="create_customer", request=CustomerCreateInput, responses={201: CustomerOutput}
+    )
     def post(self, request: Request) -> Response:
         serializer = CustomerCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -55,7 +57,9 @@ class CustomerCollectionApi(ProjectApiView):
             customer, created = customer_upsert(project=self.project, fields=serializer.validated_data)
         except CustomerNotFound as missing:
             raise not_found("customer", missing.identifier) from None
-        return Response(customer_object(customer), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            customer_object(customer), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
     @extend_schema(
         operation_id="list_customers",
@@ -90,15 +94,23 @@ class CustomerCollectionApi(ProjectApiView):
             for bound, lookup in (("before", "lt"), ("after", "gt")):
                 raw = params.get(f"{field}[{bound}]")
                 if raw:
-                    customers = customers.filter(**{f"{field}__{lookup}": _datetime_param(f"{field}[{bound}]", raw)})
+                    customers = customers.filter(
+                        **{f"{field}__{lookup}": _datetime_param(f"{field}[{bound}]", raw)}
+                    )
         if params.get("starting_after"):
-            customers = customers.filter(created_at__gt=_datetime_param("starting_after", params["starting_after"]))
+            customers = customers.filter(
+                created_at__gt=_datetime_param("starting_after", params["starting_after"])
+            )
         order = params.get("order") or "-created_at"
         if order not in CUSTOMER_ORDERINGS:
-            raise invalid_query_params(f"Query parameter order must be one of {', '.join(CUSTOMER_ORDERINGS)}.")
+            raise invalid_query_params(
+                f"Query parameter order must be one of {', '.join(CUSTOMER_ORDERINGS)}."
+            )
         customers = customers.order_by(*CUSTOMER_ORDERINGS[order])
         rows, total, has_more = page_of(request, customers, max_page=99)
-        return Response(list_envelope("customers", [customer_object(c) for c in rows], total, has_more=has_more))
+        return Response(
+            list_envelope("customers", [customer_object(c) for c in rows], total, has_more=has_more)
+        )
 
 
 def _datetime_param(name: str, raw: str) -> datetime:
@@ -135,7 +147,11 @@ class CustomerItemApi(ProjectApiView):
 class CustomerBulkImportApi(ProjectApiView):
     max_body_bytes = settings.API_BULK_MAX_BODY_BYTES
 
-    @extend_schema(operation_id="import_customers_bulk", request=CustomerCreateInput(many=True), responses={202: BulkImportOutput})
+    @extend_schema(
+        operation_id="import_customers_bulk",
+        request=CustomerCreateInput(many=True),
+        responses={202: BulkImportOutput},
+    )
     def post(self, request: Request) -> Response:
         rows, errors = bulk.validate_rows(request.data)
         if errors:

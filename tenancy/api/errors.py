@@ -55,7 +55,9 @@ def invalid_payload(details: str) -> ApiError:
 
 
 def invalid_query_params(details: str) -> ApiError:
-    return ApiError(status_code=400, key="invalid_query_params", message="Invalid query params", details=details)
+    return ApiError(
+        status_code=400, key="invalid_query_params", message="Invalid query params", details=details
+    )
 
 
 def request_id_of(request: Any) -> str:
@@ -102,10 +104,10 @@ def describe_validation_errors(detail: Any, path: str = "") -> list[str]:
     if isinstance(detail, list):
         sentences = []
         for index, inner in enumerate(detail):
-            if isinstance(inner, dict | list) and not all(isinstance(i, str) for i in inner):
-                sentences.extend(describe_validation_errors(inner, f"{path}[{index}]"))
-            else:
-                sentences.extend(describe_validation_errors(inner, path))
+            # A list of dicts is per-item errors of a `many` field (valid items are `{}`); a list of
+            # strings is several messages about the field itself.
+            item_path = f"{path}[{index}]" if isinstance(inner, dict | list) else path
+            sentences.extend(describe_validation_errors(inner, item_path))
         return sentences
     text = str(detail)
     return [f"Property {path}: {text}" if path else text]
@@ -143,13 +145,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(body, status=exc.status_code, headers=exc.headers)
     if isinstance(exc, exceptions.ValidationError):
         details = "; ".join(describe_validation_errors(exc.detail)) or "Invalid payload"
-        body = error_body(request=request, code=400, key="invalid_payload", message="Invalid payload", details=details)
+        body = error_body(
+            request=request, code=400, key="invalid_payload", message="Invalid payload", details=details
+        )
         return Response(body, status=400)
     if isinstance(exc, exceptions.ParseError):
-        body = error_body(request=request, code=400, key="invalid_payload", message="Invalid payload", details=str(exc.detail))
+        body = error_body(
+            request=request,
+            code=400,
+            key="invalid_payload",
+            message="Invalid payload",
+            details=str(exc.detail),
+        )
         return Response(body, status=400)
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        body = error_body(request=request, code=401, key="unauthorized", message="Unauthorized", details=str(exc.detail))
+        body = error_body(
+            request=request, code=401, key="unauthorized", message="Unauthorized", details=str(exc.detail)
+        )
         # A 401 names its scheme (RFC 9110); DRF's own handler would add this header, ours must too.
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
@@ -165,7 +177,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     logger.exception("Unhandled API error", exc_info=exc)
     body = error_body(
-        request=request, code=500, key="internal_error", message="Internal error", details="An unexpected error occurred."
+        request=request,
+        code=500,
+        key="internal_error",
+        message="Internal error",
+        details="An unexpected error occurred.",
     )
     return Response(body, status=500)
 

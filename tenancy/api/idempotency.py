@@ -50,7 +50,9 @@ def claim(*, project: Project, key: str, request_fingerprint: str) -> Replay | I
     records.filter(created_at__lt=timezone.now() - REPLAY_WINDOW).delete()
     try:
         with transaction.atomic():
-            return IdempotencyRecord.objects.create(project=project, key=key, request_fingerprint=request_fingerprint)
+            return IdempotencyRecord.objects.create(
+                project=project, key=key, request_fingerprint=request_fingerprint
+            )
     except IntegrityError:
         pass
     existing = records.first()

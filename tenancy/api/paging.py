@@ -21,7 +21,9 @@ def int_param(request: Request, name: str, *, default: int, minimum: int, maximu
     except ValueError:
         raise invalid_query_params(f"Query parameter {name} must be an integer, got {raw!r}.") from None
     if not minimum <= value <= maximum:
-        raise invalid_query_params(f"Query parameter {name} must be between {minimum} and {maximum}, got {value}.")
+        raise invalid_query_params(
+            f"Query parameter {name} must be between {minimum} and {maximum}, got {value}."
+        )
     return value
 
 

@@ -51,7 +51,9 @@ class ProjectApiView(APIView):
             outcome = idempotency.claim(
                 project=self.project,
                 key=key,
-                request_fingerprint=idempotency.fingerprint(request.method, request.path, request._request.body),
+                request_fingerprint=idempotency.fingerprint(
+                    request.method, request.path, request._request.body
+                ),
             )
             if isinstance(outcome, idempotency.Replay):
                 raise _ReplayResponse(outcome)

@@ -51,6 +51,9 @@ def _leave_logging_alone(**kwargs) -> None:
 def running_worker() -> Iterator[None]:
     """A real worker on this process's broker, one thread, consuming queue `events` in order."""
     setup_logging.connect(_leave_logging_alone, weak=False)  # else the rest of the run logs at ERROR only
+    # Tasks that earlier tests enqueued after their commits (and no worker ran) would run first here.
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("events")
     try:
         with start_worker(
             app,

@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from config.urls import api_not_found
 from customers import tasks
-from customers.models import BulkImport, Customer
+from customers.models import BulkImport, Customer, CustomEvent, Order
 from eventbus.models import DomainEvent
 from tests.api.support import assert_error, nothing_changes
 from tests.factories import CustomerFactory
@@ -35,6 +35,11 @@ class Attempt:
     body: Any = None
     resource_type: str = ""
     query: dict[str, str] = field(default_factory=dict)
+    # For "list": the envelope's array key and which of our objects must not appear in it.
+    data_ref: str = "customers"
+    our_id: str = "customer_id"
+    # For "own": the model whose row the outsider's write creates in their own project, by source_id.
+    own_model: str = "customer"
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.query or ''} {self.body or ''}".strip()
@@ -106,6 +111,61 @@ MATRIX = [
     Attempt(
         "GET", "async-action-item", "/v1/async-actions/{async_action_id}", "404", resource_type="async_action"
     ),
+    # /v1/orders
+    Attempt("GET", "order-collection", "/v1/orders", "list", data_ref="orders", our_id="order_id"),
+    Attempt("GET", "order-item", "/v1/orders/{order_id}", "404", resource_type="order"),
+    Attempt("GET", "order-item", "/v1/orders/{order_source_id}", "404", resource_type="order"),
+    Attempt(
+        "PUT", "order-item", "/v1/orders/{order_id}", "404", body={"status": "PAID"}, resource_type="order"
+    ),
+    Attempt(
+        "POST",
+        "order-collection",
+        "/v1/orders",
+        "404",
+        body={"id": "{order_id}", "amount": 1},
+        resource_type="order",
+    ),
+    Attempt(
+        "POST",
+        "order-collection",
+        "/v1/orders",
+        "404",
+        body={"amount": 100, "customer": {"id": "{customer_id}"}},
+        resource_type="customer",
+    ),
+    Attempt(
+        "POST",
+        "order-collection",
+        "/v1/orders",
+        "404",
+        body={"amount": 100, "referrer_id": "{customer_id}"},
+        resource_type="customer",
+    ),
+    Attempt(
+        "POST",
+        "order-collection",
+        "/v1/orders",
+        "own",
+        body={"source_id": "{order_source_id}", "amount": 1, "customer": {"source_id": "{source_id}"}},
+        own_model="order",
+    ),
+    # POST /v1/events: our customer's id is a 404; our source_id makes the outsider's own customer
+    Attempt(
+        "POST",
+        "custom-event-track",
+        "/v1/events",
+        "404",
+        body={"event": "visited", "customer": {"id": "{customer_id}"}},
+        resource_type="customer",
+    ),
+    Attempt(
+        "POST",
+        "custom-event-track",
+        "/v1/events",
+        "own",
+        body={"event": "visited", "customer": {"source_id": "{source_id}", "name": "Theirs"}},
+    ),
 ]
 
 
@@ -113,6 +173,16 @@ MATRIX = [
 class Ours:
     customer: Customer
     bulk_import: BulkImport
+    order: Order
+
+    def ids(self) -> set[str]:
+        return {
+            self.customer.public_id,
+            self.customer.source_id,
+            self.bulk_import.public_id,
+            self.order.public_id,
+            self.order.source_id,
+        }
 
     def fields(self) -> dict[str, str]:
         return {
@@ -123,6 +193,8 @@ class Ours:
             "name": self.customer.name,
             "city": self.customer.address_city,
             "async_action_id": self.bulk_import.public_id,
+            "order_id": self.order.public_id,
+            "order_source_id": self.order.source_id,
         }
 
     def fill(self, value: Any) -> Any:
@@ -148,7 +220,14 @@ def ours(project) -> Ours:
     bulk_import = BulkImport.objects.create(
         project=project, public_id="aa_0123456789abcdef01234567", rows=[{"source_id": "x"}], total=1
     )
-    return Ours(customer=customer, bulk_import=bulk_import)
+    order = Order.objects.create(
+        project=project,
+        public_id="ord_0123456789abcdef01234567",
+        source_id="order-1",
+        amount=1000,
+        customer=customer,
+    )
+    return Ours(customer=customer, bulk_import=bulk_import, order=order)
 
 
 @pytest.fixture
@@ -164,6 +243,8 @@ def project_state(project) -> dict[str, list]:
         "customers": list(Customer.objects.for_project(project).order_by("pk").values()),
         "events": list(DomainEvent.objects.for_project(project).order_by("pk").values_list("pk", "type")),
         "bulk_imports": list(BulkImport.objects.for_project(project).order_by("pk").values()),
+        "orders": list(Order.objects.for_project(project).order_by("pk").values()),
+        "custom_events": list(CustomEvent.objects.for_project(project).order_by("pk").values()),
     }
 
 
@@ -186,11 +267,7 @@ def test_another_projects_keys_get_404_and_change_nothing(outsider_api, ours, th
 
     body = assert_error(response, 404, "not_found", message="Resource not found")
     assert body["resource_type"] == attempt.resource_type
-    assert body["resource_id"] in (
-        ours.customer.public_id,
-        ours.customer.source_id,
-        ours.bulk_import.public_id,
-    )
+    assert body["resource_id"] in ours.ids()
 
 
 @pytest.mark.parametrize("attempt", [a for a in MATRIX if a.expect == "404"], ids=str)
@@ -198,7 +275,7 @@ def test_the_same_request_with_our_keys_finds_the_object(api, ours, attempt):
     # The control: the 404 above is about the keys, not about a wrong URL.
     response = send(api, attempt, ours)
 
-    assert response.status_code in (200, 204)
+    assert response.status_code in (200, 201, 204)
 
 
 @pytest.mark.parametrize("attempt", [a for a in MATRIX if a.expect == "list"], ids=str)
@@ -207,14 +284,13 @@ def test_another_projects_keys_never_see_our_objects_in_lists(outsider_api, api,
         response = send(outsider_api, attempt, ours)
 
     assert response.status_code == 200
-    listed = {customer["id"] for customer in response.json()["customers"]}
-    assert ours.customer.public_id not in listed
+    listed = {item["id"] for item in response.json()[attempt.data_ref]}
+    our_id = ours.fields()[attempt.our_id]
+    assert our_id not in listed
     assert listed <= {theirs.public_id}
     assert response.json()["total"] == len(listed)
     # The control: our keys do see it with the same query.
-    assert ours.customer.public_id in {
-        customer["id"] for customer in send(api, attempt, ours).json()["customers"]
-    }
+    assert our_id in {item["id"] for item in send(api, attempt, ours).json()[attempt.data_ref]}
 
 
 @pytest.mark.parametrize("attempt", [a for a in MATRIX if a.expect == "own"], ids=str)
@@ -237,11 +313,17 @@ def test_another_projects_writes_by_our_source_ids_stay_in_their_project(
     for bulk_import_id in enqueued:
         tasks.apply_bulk_import(bulk_import_id)
 
-    assert response.status_code in (201, 202)
+    assert response.status_code in (200, 201, 202)
     assert project_state(project) == before
-    copy = Customer.objects.for_project(other_project).get(source_id=ours.customer.source_id)
-    assert copy.public_id != ours.customer.public_id
-    assert copy.name == "Theirs"
+    if attempt.own_model == "order":
+        copy = Order.objects.for_project(other_project).get(source_id=ours.order.source_id)
+        assert copy.public_id != ours.order.public_id
+        assert copy.customer.source_id == ours.customer.source_id
+        assert copy.customer.public_id != ours.customer.public_id
+    else:
+        copy = Customer.objects.for_project(other_project).get(source_id=ours.customer.source_id)
+        assert copy.public_id != ours.customer.public_id
+        assert copy.name == "Theirs"
 
 
 def v1_endpoints() -> set[tuple[str, str]]:

@@ -5,11 +5,15 @@ demo API key is rotated so that its token can be printed again.
 """
 
 import random
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from customers.bulk import apply_rows
+from customers.models import Customer, CustomEvent, EventDefinition, Order
+from customers.orders import refresh_orders_summary
 from tenancy.models import ApiKey, Membership, Project, Role
 from tenancy.services import api_key_create, api_key_revoke, project_create, user_get_or_create
 
@@ -64,6 +68,72 @@ def demo_customers(count: int) -> list[dict]:
     return rows
 
 
+CUSTOM_EVENT_NAMES = ["viewed_product", "cart_abandoned", "newsletter_signup", "app_installed"]
+
+
+@transaction.atomic
+def seed_history(project: Project) -> tuple[int, int]:
+    """Past orders and custom events for the demo customers, as history: inserted in bulk, keyed
+    by deterministic ids so a re-run adds nothing, and publishing no events (they happened before)."""
+    rng = random.Random(20261126)
+    customers = list(
+        Customer.objects.for_project(project)
+        .filter(source_id__startswith="demo-customer-")
+        .order_by("source_id")
+    )
+    now = timezone.now()
+    orders, custom_events = [], []
+    for customer in customers:
+        for number in range(rng.choice([0, 0, 1, 1, 2, 3])):
+            quantity, price = rng.randint(1, 4), rng.choice([1299, 2499, 4999, 8900])
+            created_at = now - timedelta(days=rng.randint(1, 365), minutes=rng.randint(0, 1440))
+            orders.append(
+                Order(
+                    project=project,
+                    public_id=f"ord_demo{customer.pk:08d}{number:02d}",
+                    source_id=f"demo-order-{customer.source_id.removeprefix('demo-customer-')}-{number}",
+                    status=rng.choice(
+                        [Order.Status.PAID, Order.Status.PAID, Order.Status.FULFILLED, Order.Status.CANCELED]
+                    ),
+                    amount=quantity * price,
+                    initial_amount=quantity * price,
+                    items=[
+                        {
+                            "source_id": f"sku-{price}",
+                            "related_object": "sku",
+                            "quantity": quantity,
+                            "price": price,
+                            "amount": quantity * price,
+                        }
+                    ],
+                    customer=customer,
+                    created_at=created_at,
+                )
+            )
+        for number in range(rng.choice([0, 1, 2])):
+            custom_events.append(
+                CustomEvent(
+                    project=project,
+                    public_id=f"evcus_demo{customer.pk:08d}{number:02d}",
+                    name=rng.choice(CUSTOM_EVENT_NAMES),
+                    customer=customer,
+                    created_at=now - timedelta(days=rng.randint(0, 90)),
+                )
+            )
+    orders_before = Order.objects.for_project(project).count()
+    events_before = CustomEvent.objects.for_project(project).count()
+    Order.objects.bulk_create(orders, ignore_conflicts=True, batch_size=2000)
+    CustomEvent.objects.bulk_create(custom_events, ignore_conflicts=True, batch_size=2000)
+    EventDefinition.objects.bulk_create(
+        [EventDefinition(project=project, name=name) for name in CUSTOM_EVENT_NAMES], ignore_conflicts=True
+    )
+    refresh_orders_summary(project, {customer.pk for customer in customers})
+    return (
+        Order.objects.for_project(project).count() - orders_before,
+        CustomEvent.objects.for_project(project).count() - events_before,
+    )
+
+
 class Command(BaseCommand):
     help = "Create or refresh the demo project and print its login and API keys."
 
@@ -96,8 +166,10 @@ class Command(BaseCommand):
                 api_key_revoke(project=project, api_key=old_key)
             api_key, token = api_key_create(project=project, name=DEMO_KEY_NAME)
         created, updated = apply_rows(project=project, rows=demo_customers(customers))
+        orders_created, events_created = seed_history(project)
         self.stdout.write(f"Demo project: {project.name} (slug {project.slug})")
         self.stdout.write(f"Customers: {created} created, {updated} updated")
+        self.stdout.write(f"History: {orders_created} orders and {events_created} custom events added")
         self.stdout.write(f"Login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
         self.stdout.write(f"X-App-Id: {api_key.app_id}")
         self.stdout.write(f"X-App-Token: {token}")
