@@ -17,6 +17,7 @@ from django.utils import timezone
 from customers.models import BulkImport
 from customers.validation import check_email, check_metadata, check_phone
 from eventbus.cause import Cause, current_cause
+from eventbus.registry import handlers_for
 from eventbus.services import RELAY_GRACE
 from tenancy.ids import new_public_id
 from tenancy.models import Project
@@ -175,15 +176,16 @@ upserted AS (
 events AS (
     INSERT INTO eventbus_domainevent (
         project_id, public_id, type, customer_id, refs, data, cause, created_at, next_dispatch_at,
-        dispatch_attempts)
+        dispatch_attempts, completed_at)
     SELECT %(project_id)s, 'evt_' || replace(gen_random_uuid()::text, '-', ''),
            CASE WHEN inserted THEN 'customer.created' ELSE 'customer.updated' END,
-           id, '{{}}'::jsonb, '{{}}'::jsonb, %(cause)s::jsonb, %(now)s, %(next_dispatch_at)s, 0
+           id, '{{}}'::jsonb, '{{}}'::jsonb, %(cause)s::jsonb, %(now)s, %(next_dispatch_at)s, 0,
+           CASE WHEN inserted THEN %(created_completed_at)s::timestamptz ELSE %(updated_completed_at)s::timestamptz END
     FROM upserted
-    RETURNING id, type
+    RETURNING id, type, completed_at
 )
 SELECT count(*) FILTER (WHERE type = 'customer.created'), count(*) FILTER (WHERE type = 'customer.updated'),
-       coalesce(array_agg(id), '{{}}')
+       coalesce(array_agg(id) FILTER (WHERE completed_at IS NULL), '{{}}')
 FROM events
 """  # noqa: S608
 
@@ -208,6 +210,9 @@ def apply_rows(
                     "now": now,
                     "next_dispatch_at": now + RELAY_GRACE,
                     "cause": json.dumps((cause or current_cause()).as_dict()),
+                    # Events of a type nobody handles are complete as written (see eventbus.publish).
+                    "created_completed_at": None if handlers_for("customer.created") else now,
+                    "updated_completed_at": None if handlers_for("customer.updated") else now,
                 },
             )
             chunk_created, chunk_updated, event_ids = cursor.fetchone()

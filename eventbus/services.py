@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from eventbus.cause import Cause, current_cause
 from eventbus.models import DomainEvent
+from eventbus.registry import handlers_for
 from tenancy.ids import new_public_id
 from tenancy.models import Project
 
@@ -35,6 +36,8 @@ def _new_event(
     cause: Cause | None,
     now,
 ) -> DomainEvent:
+    # An event nobody handles is complete as it is written: no task, no relay sweep for it.
+    has_handlers = bool(handlers_for(type))
     return DomainEvent(
         project=project,
         public_id=new_public_id("evt", 24),
@@ -45,6 +48,7 @@ def _new_event(
         cause=(cause or current_cause()).as_dict(),
         created_at=now,
         next_dispatch_at=now + RELAY_GRACE,
+        completed_at=None if has_handlers else now,
     )
 
 
@@ -65,7 +69,8 @@ def publish(
         project, type, customer=customer, refs=refs, data=data, cause=cause, now=timezone.now()
     )
     event.save(force_insert=True)
-    transaction.on_commit(lambda: enqueue_dispatch([event.pk]))
+    if event.completed_at is None:
+        transaction.on_commit(lambda: enqueue_dispatch([event.pk]))
     return event
 
 
@@ -91,8 +96,9 @@ def publish_many(
         for item in items
     ]
     DomainEvent.objects.bulk_create(events, batch_size=2000)
-    event_ids = [event.pk for event in events]
-    transaction.on_commit(lambda: enqueue_dispatch(event_ids))
+    event_ids = [event.pk for event in events if event.completed_at is None]
+    if event_ids:
+        transaction.on_commit(lambda: enqueue_dispatch(event_ids))
     return events
 
 

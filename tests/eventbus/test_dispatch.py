@@ -224,6 +224,7 @@ def test_events_published_by_a_failing_handler_roll_back_with_it(
 
     handlers.add("failing_publisher", order=10, effect=publish_then_fail)
     handlers.add("publisher", order=20, effect=lambda event: publish(project, "test.follow_up.kept"))
+    handlers.add("follow_up_listener", ["test.follow_up.lost", "test.follow_up.kept"])
     event = publish(project, TEST_EVENT)
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -232,3 +233,17 @@ def test_events_published_by_a_failing_handler_roll_back_with_it(
     types = DomainEvent.objects.for_project(project).order_by("pk").values_list("type", flat=True)
     assert list(types) == [TEST_EVENT, "test.follow_up.kept"]
     assert len(callbacks) == 1  # only the kept follow-up is handed to the broker, after its handler commits
+
+
+def test_an_event_nobody_handles_is_complete_as_written_and_never_enqueued(
+    project, handlers, django_capture_on_commit_callbacks
+):
+    handlers.add("listener")  # handles TEST_EVENT only
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        handled = publish(project, TEST_EVENT)
+        unhandled = publish(project, "test.nobody.listens")
+
+    assert DomainEvent.objects.for_project(project).get(pk=handled.pk).completed_at is None
+    assert DomainEvent.objects.for_project(project).get(pk=unhandled.pk).completed_at is not None
+    assert len(callbacks) == 1  # only the handled event goes to the broker

@@ -12,6 +12,13 @@ from eventbus.services import RELAY_GRACE, publish, publish_many
 from tests.eventbus.conftest import TEST_EVENT
 from tests.factories import CustomerFactory, UserFactory, make_api_key
 
+
+@pytest.fixture(autouse=True)
+def someone_listens(handlers):
+    """An event nobody handles is complete as written; these tests are about events awaiting dispatch."""
+    handlers.add("listener", "*")
+
+
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]
 
 

@@ -11,6 +11,13 @@ from eventbus.models import DomainEvent
 from eventbus.services import RELAY_GRACE, publish
 from tests.eventbus.conftest import TEST_EVENT
 
+
+@pytest.fixture(autouse=True)
+def someone_listens(handlers):
+    """An event nobody handles is complete as written; these tests are about events awaiting dispatch."""
+    handlers.add("listener", "*")
+
+
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]
 
 NOW = datetime.fromisoformat("2026-11-25T12:00:00+00:00")
