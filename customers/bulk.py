@@ -180,7 +180,8 @@ events AS (
     SELECT %(project_id)s, 'evt_' || replace(gen_random_uuid()::text, '-', ''),
            CASE WHEN inserted THEN 'customer.created' ELSE 'customer.updated' END,
            id, '{{}}'::jsonb, '{{}}'::jsonb, %(cause)s::jsonb, %(now)s, %(next_dispatch_at)s, 0,
-           CASE WHEN inserted THEN %(created_completed_at)s::timestamptz ELSE %(updated_completed_at)s::timestamptz END
+           CASE WHEN inserted THEN %(created_completed_at)s::timestamptz
+                ELSE %(updated_completed_at)s::timestamptz END
     FROM upserted
     RETURNING id, type, completed_at
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 
-from customers.models import Customer, CustomEvent, Order
+from customers.models import BulkImport, Customer, CustomEvent, Order
 from tenancy.formats import iso
 
 
@@ -120,4 +120,22 @@ def custom_event_object(event: CustomEvent) -> dict[str, Any]:
         "referral": event.referral,
         "loyalty": event.loyalty,
         "metadata": event.metadata,
+    }
+
+
+def bulk_import_async_action(bulk_import: BulkImport) -> dict[str, Any]:
+    return {
+        "id": bulk_import.public_id,
+        "type": "CUSTOMERS_BULK_UPDATE",
+        "status": bulk_import.status,
+        "result": {
+            "total": bulk_import.total,
+            "created": bulk_import.created_count,
+            "updated": bulk_import.updated_count,
+            "failed": bulk_import.failed_count,
+            "errors": bulk_import.errors,
+        },
+        "created_at": iso(bulk_import.created_at),
+        "updated_at": iso(bulk_import.finished_at),
+        "object": "async_action",
     }

@@ -10,7 +10,16 @@ from django.db.models import F, UniqueConstraint
 from tenancy.scoping import TenantModel
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["tenancy", "customers", "eventbus", "campaigns", "segments", "distributions", "messaging", "webhooks_out"]
+APPS = [
+    "tenancy",
+    "customers",
+    "eventbus",
+    "campaigns",
+    "segments",
+    "distributions",
+    "messaging",
+    "webhooks_out",
+]
 TENANT_MODELS = [model for model in apps.get_models() if issubclass(model, TenantModel)]
 # Request-facing and background entry points: where a forgotten tenant filter would leak data.
 ENTRY_POINT_FILES = sorted(
@@ -59,7 +68,9 @@ def _unscoped_reads(path: Path, root: Path = ROOT) -> list[str]:
             and node.value.value.id in names
             and node.attr not in ("for_project", "unscoped")
         ):
-            findings.append(f"{path.relative_to(root)}:{node.lineno} {node.value.value.id}.objects.{node.attr}")
+            findings.append(
+                f"{path.relative_to(root)}:{node.lineno} {node.value.value.id}.objects.{node.attr}"
+            )
     return findings
 
 

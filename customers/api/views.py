@@ -19,14 +19,13 @@ from customers.api.serializers import (
     CustomerOutput,
     CustomerUpdateInput,
 )
-from customers.models import BulkImport, Customer
+from customers.models import Customer
 from customers.representation import customer_object
 from customers.selectors import customer_get
 from customers.services import CustomerNotFound, customer_delete, customer_update, customer_upsert
 from tenancy.api.errors import invalid_payload, invalid_query_params, not_found
 from tenancy.api.paging import list_envelope, page_of
 from tenancy.api.views import ProjectApiView
-from tenancy.formats import iso
 
 # Never-updated customers (updated_at null) sort after the updated ones in both directions.
 CUSTOMER_ORDERINGS = {
@@ -158,28 +157,3 @@ class CustomerBulkImportApi(ProjectApiView):
             raise invalid_payload("; ".join(errors))
         bulk_import = bulk.bulk_import_create(project=self.project, rows=rows)
         return Response({"async_action_id": bulk_import.public_id}, status=status.HTTP_202_ACCEPTED)
-
-
-class AsyncActionItemApi(ProjectApiView):
-    @extend_schema(operation_id="get_async_action", responses=dict)
-    def get(self, request: Request, identifier: str) -> Response:
-        bulk_import = BulkImport.objects.for_project(self.project).filter(public_id=identifier).first()
-        if bulk_import is None:
-            raise not_found("async_action", identifier)
-        return Response(
-            {
-                "id": bulk_import.public_id,
-                "type": "CUSTOMERS_BULK_UPDATE",
-                "status": bulk_import.status,
-                "result": {
-                    "total": bulk_import.total,
-                    "created": bulk_import.created_count,
-                    "updated": bulk_import.updated_count,
-                    "failed": bulk_import.failed_count,
-                    "errors": bulk_import.errors,
-                },
-                "created_at": iso(bulk_import.created_at),
-                "updated_at": iso(bulk_import.finished_at),
-                "object": "async_action",
-            }
-        )
