@@ -11,9 +11,12 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns.models import Campaign, CodeGenerationJob
+from campaigns.services import campaign_create, code_generation_run
 from customers.bulk import apply_rows
 from customers.models import Customer, CustomEvent, EventDefinition, Order
 from customers.orders import refresh_orders_summary
+from tenancy.ids import new_public_id
 from tenancy.models import ApiKey, Membership, Project, Role
 from tenancy.services import api_key_create, api_key_revoke, project_create, user_get_or_create
 
@@ -134,6 +137,53 @@ def seed_history(project: Project) -> tuple[int, int]:
     )
 
 
+DEMO_CAMPAIGNS = [
+    {
+        "name": "Welcome 10% off",
+        "description": "A unique 10% code for every new customer.",
+        "campaign_type": "DISCOUNT_COUPONS",
+        "type": "AUTO_UPDATE",
+        "voucher": {
+            "type": "DISCOUNT_VOUCHER",
+            "discount": {"type": "PERCENT", "percent_off": 10, "effect": "APPLY_TO_ORDER"},
+            "redemption": {"quantity": 1},
+            "code_config": {"pattern": "WELCOME-######", "charset": "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"},
+        },
+        "codes": 10_000,
+    },
+    {
+        "name": "Gift cards $25",
+        "description": "Gift cards worth $25.",
+        "campaign_type": "GIFT_VOUCHERS",
+        "type": "STATIC",
+        "voucher": {
+            "type": "GIFT_VOUCHER",
+            "gift": {"amount": 2500, "effect": "APPLY_TO_ORDER"},
+            "code_config": {"pattern": "GIFT-####-####", "charset": "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"},
+        },
+        "codes": 500,
+    },
+]
+
+
+def seed_campaigns(project: Project) -> list[str]:
+    """The demo's campaigns with their codes, generated here (not by a worker) so the demo is ready
+    when the run command prints its login. A campaign that exists already is left as it is."""
+    created = []
+    for spec in DEMO_CAMPAIGNS:
+        if Campaign.objects.for_project(project).filter(name=spec["name"]).exists():
+            continue
+        fields = {key: value for key, value in spec.items() if key != "codes"}
+        with transaction.atomic():
+            campaign = campaign_create(project=project, fields=fields)
+            job = CodeGenerationJob.objects.create(
+                project=project, public_id=new_public_id("aa", 24), campaign=campaign, requested=spec["codes"]
+            )
+        code_generation_run(job=job)
+        created.append(f"{spec['name']} ({spec['codes']} codes)")
+    return created
+
+
 class Command(BaseCommand):
     help = "Create or refresh the demo project and print its login and API keys."
 
@@ -167,9 +217,11 @@ class Command(BaseCommand):
             api_key, token = api_key_create(project=project, name=DEMO_KEY_NAME)
         created, updated = apply_rows(project=project, rows=demo_customers(customers))
         orders_created, events_created = seed_history(project)
+        campaigns_created = seed_campaigns(project)
         self.stdout.write(f"Demo project: {project.name} (slug {project.slug})")
         self.stdout.write(f"Customers: {created} created, {updated} updated")
         self.stdout.write(f"History: {orders_created} orders and {events_created} custom events added")
+        self.stdout.write(f"Campaigns added: {', '.join(campaigns_created) or 'none'}")
         self.stdout.write(f"Login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
         self.stdout.write(f"X-App-Id: {api_key.app_id}")
         self.stdout.write(f"X-App-Token: {token}")

@@ -1,0 +1,49 @@
+import io
+
+import pytest
+from django.core.management import call_command
+
+from campaigns.models import Campaign, Voucher
+from customers.models import Customer, Order
+from eventbus.models import DomainEvent
+from tenancy.models import ApiKey, Project
+
+
+def seed(customers: int = 20) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", customers=customers, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_seed_demo_builds_a_ready_demo_and_a_second_run_only_rotates_the_key():
+    first = seed()
+    project = Project.objects.get(slug="demo")
+    counts = (
+        Customer.objects.for_project(project).count(),
+        Order.objects.for_project(project).count(),
+        DomainEvent.objects.for_project(project).count(),
+        Voucher.objects.for_project(project).count(),
+    )
+
+    second = seed()
+
+    assert "Login: owner@demo.example / demo-owner-password" in first
+    assert counts[0] == 20
+    assert {c.name: c.vouchers_count for c in Campaign.objects.for_project(project)} == {
+        "Welcome 10% off": 10_000,
+        "Gift cards $25": 500,
+    }
+    assert counts[3] == 10_500
+    assert (
+        Customer.objects.for_project(project).count(),
+        Order.objects.for_project(project).count(),
+        DomainEvent.objects.for_project(project).count(),
+        Voucher.objects.for_project(project).count(),
+    ) == counts
+    assert "Campaigns added: none" in second
+    printed_app_ids = [
+        line.split(": ")[1] for line in (first + second).splitlines() if line.startswith("X-App-Id")
+    ]
+    active = ApiKey.objects.filter(project=project, revoked_at__isnull=True)
+    assert [key.app_id for key in active] == [printed_app_ids[1]]
