@@ -26,6 +26,7 @@ from django.utils import timezone
 from campaigns import codes
 from campaigns.models import Campaign, Publication, Voucher
 from customers.models import Customer
+from customers.services import customer_upsert
 from eventbus.cause import Cause, current_cause
 from eventbus.registry import handlers_for
 from eventbus.services import RELAY_GRACE, enqueue_dispatch
@@ -572,3 +573,13 @@ def _publish_batch(
 
 def new_publication_public_id() -> str:
     return new_public_id("pub", 24)
+
+
+@transaction.atomic
+def publication_create_for_customer_fields(
+    *, project: Project, customer_fields: Mapping[str, Any], **publication: Any
+) -> PublicationResult:
+    """`POST /v1/publications`: upsert the embedded customer and publish to them, in one transaction,
+    so a refused publication leaves no customer behind."""
+    customer, _ = customer_upsert(project=project, fields=customer_fields)
+    return publication_create(project=project, customer=customer, **publication)

@@ -6,7 +6,6 @@ from typing import Any
 import segno
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -24,7 +23,7 @@ from campaigns.api.serializers import (
 )
 from campaigns.barcode import code128_svg
 from campaigns.models import Campaign, CampaignType, Publication, Voucher
-from campaigns.publications import PublicationRefused, publication_create
+from campaigns.publications import PublicationRefused, publication_create_for_customer_fields
 from campaigns.representation import (
     campaign_object,
     publication_list_item,
@@ -35,7 +34,7 @@ from campaigns.representation import (
 from campaigns.selectors import campaign_get, holders_of, voucher_get
 from campaigns.services import CampaignRefused
 from customers.selectors import customer_get
-from customers.services import CustomerNotFound, customer_upsert
+from customers.services import CustomerNotFound
 from tenancy.api.errors import ApiError, invalid_query_params, not_found
 from tenancy.api.paging import list_envelope, page_of
 from tenancy.api.views import ProjectApiView
@@ -326,19 +325,17 @@ def _publish(view: ProjectApiView, fields: dict[str, Any], *, join_once: bool) -
     else:
         voucher = _access_voucher(view.project, fields["voucher"])
     try:
-        with transaction.atomic():
-            customer, _ = customer_upsert(project=view.project, fields=fields["customer"])
-            result = publication_create(
-                project=view.project,
-                customer=customer,
-                campaign=campaign,
-                voucher=voucher,
-                count=(fields.get("campaign") or {}).get("count") or 1,
-                source_id=fields.get("source_id"),
-                channel=fields.get("channel"),
-                metadata=fields.get("metadata"),
-                join_once=join_once,
-            )
+        result = publication_create_for_customer_fields(
+            project=view.project,
+            customer_fields=fields["customer"],
+            campaign=campaign,
+            voucher=voucher,
+            count=(fields.get("campaign") or {}).get("count") or 1,
+            source_id=fields.get("source_id"),
+            channel=fields.get("channel"),
+            metadata=fields.get("metadata"),
+            join_once=join_once,
+        )
     except CustomerNotFound as missing:
         raise not_found("customer", missing.identifier) from None
     except PublicationRefused as error:
