@@ -117,9 +117,6 @@ class Voucher(TenantModel):
     """One code. Campaign codes leave `discount` empty and show their campaign's; gift and loyalty
     amounts are per code because their balances move."""
 
-    # The project-leading composite indexes below serve every lookup; Django's single-column foreign key
-    # indexes would only slow down million-row code generation.
-    project = models.ForeignKey("tenancy.Project", on_delete=models.CASCADE, related_name="+", db_index=False)
     public_id = models.CharField(max_length=40, editable=False)
     code = models.CharField(max_length=255)
     campaign = models.ForeignKey(
@@ -171,8 +168,6 @@ class Publication(TenantModel):
     `cause_key` do the same for a distribution's bulk publications.
     """
 
-    # As for vouchers: the composite indexes lead with the project and cover every lookup.
-    project = models.ForeignKey("tenancy.Project", on_delete=models.CASCADE, related_name="+", db_index=False)
     public_id = models.CharField(max_length=40, editable=False)
     voucher = models.ForeignKey(Voucher, on_delete=models.CASCADE, related_name="+", db_index=False)
     campaign = models.ForeignKey(

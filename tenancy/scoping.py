@@ -32,7 +32,9 @@ class ProjectScopedManager(models.Manager.from_queryset(ProjectScopedQuerySet)):
 class TenantModel(models.Model):
     """Base for every tenant-owned row: a non-null project and a scoped manager."""
 
-    project = models.ForeignKey("tenancy.Project", on_delete=models.CASCADE, related_name="+")
+    # No single-column index: every index of a tenant table starts with project_id already (a
+    # meta-test holds every model to that), so one more would only slow bulk writes down.
+    project = models.ForeignKey("tenancy.Project", on_delete=models.CASCADE, related_name="+", db_index=False)
 
     objects: Any = ProjectScopedManager()
 

@@ -55,6 +55,14 @@ def test_every_index_of_a_tenant_model_starts_with_the_project(model):
     assert offenders == []
 
 
+@pytest.mark.parametrize("model", TENANT_MODELS, ids=lambda m: m._meta.label)
+def test_every_tenant_model_has_an_index_starting_with_the_project(model):
+    # The project foreign key has no index of its own (TenantModel): a tenant query or a project's
+    # cascade delete relies on one of these.
+    indexes = [*model._meta.indexes, *(c for c in model._meta.constraints if isinstance(c, UniqueConstraint))]
+    assert any(_leading_field(i) in ("project", "project_id") for i in indexes)
+
+
 def _unscoped_reads(path: Path, root: Path = ROOT) -> list[str]:
     """`Model.objects.<x>` for a tenant model where `<x>` is neither `for_project` nor `unscoped`."""
     names = {model.__name__ for model in TENANT_MODELS}
