@@ -39,6 +39,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", include("customers.urls")),
+    path("campaigns/", include("campaigns.urls")),
     path("", include("tenancy.urls")),
 ]
 

@@ -23,6 +23,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from campaigns.models import Campaign
+from campaigns.selectors import campaign_get
 from customers.models import Customer
 from customers.selectors import customer_get
 from tenancy.models import ApiKey, Membership, Role
@@ -73,6 +75,14 @@ def access_customer(request: HttpRequest, identifier: str) -> Customer:
     if customer is None:
         raise Http404("No such customer.")
     return customer
+
+
+def access_campaign(request: HttpRequest, identifier: str) -> Campaign:
+    """The project's campaign by id or name, the API's lookup: another project's campaign is a 404."""
+    campaign = campaign_get(project=request.project, identifier=identifier)
+    if campaign is None:
+        raise Http404("No such campaign.")
+    return campaign
 
 
 def access_api_key(request: HttpRequest, app_id: str) -> ApiKey:

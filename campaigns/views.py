@@ -1,0 +1,188 @@
+"""Dashboard: the campaign list and the campaign page (summary, counts, a paged codes table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.vary import vary_on_headers
+
+from campaigns.models import Campaign, CampaignQuerySet, Publication, Voucher
+from tenancy.access import access_campaign, membership_required
+from tenancy.models import Project
+from tenancy.templatetags.dashboard import cents
+
+CAMPAIGN_PAGE_SIZE = 50
+CODES_PAGE_SIZE = 50
+LIST_COLUMNS = (
+    "public_id",
+    "name",
+    "campaign_type",
+    "type",
+    "active",
+    "creation_status",
+    "vouchers_count",
+    "created_at",
+)
+
+
+def _with_counts(campaigns: CampaignQuerySet, project: Project) -> CampaignQuerySet:
+    """Codes generated / published / redeemed, in the same query as the campaigns.
+
+    Generated is the campaign's own `vouchers_count` (kept by every code-adding service, so a
+    million-code campaign costs nothing to show); published counts publication rows through their
+    (project, campaign, created_at) index; redeemed is 0 until redemptions land.
+    """
+    published = (
+        Publication.objects.for_project(project)
+        .filter(campaign=OuterRef("pk"))
+        .order_by()
+        .values("campaign")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return campaigns.annotate(
+        published_count=Coalesce(Subquery(published, output_field=IntegerField()), Value(0)),
+        redeemed_count=Value(0, output_field=IntegerField()),
+    )
+
+
+@membership_required
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    campaigns = _with_counts(
+        Campaign.objects.for_project(request.project).only(*LIST_COLUMNS).order_by("-created_at", "-pk"),
+        request.project,
+    )
+    page = Paginator(campaigns, CAMPAIGN_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "campaigns/campaign_list.html", {"page": page})
+
+
+# Codes table: keyset paging over the campaign's claim order (`sequence`, unique per campaign and
+# indexed with it), so page 20,000 of a million-code campaign costs what page 1 does.
+
+
+@dataclass
+class CodeRow:
+    voucher: Voucher
+    publication: Publication | None
+
+
+@dataclass
+class CodesPage:
+    rows: list[CodeRow]
+    next_url: str | None
+    previous_url: str | None
+
+
+def _as_sequence(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _codes_url(campaign: Campaign, **params: int) -> str:
+    return reverse("campaigns:codes", args=[campaign.public_id]) + "?" + urlencode(params)
+
+
+def _codes_page(request: HttpRequest, campaign: Campaign) -> CodesPage:
+    """One page of the campaign's codes with their holders: two queries whatever the page."""
+    project = request.project
+    vouchers = (
+        Voucher.objects.for_project(project)
+        .filter(campaign=campaign)
+        .only("public_id", "code", "sequence", "active", "created_at")
+    )
+    after = _as_sequence(request.GET.get("after"))
+    before = _as_sequence(request.GET.get("before"))
+    if before is not None:
+        rows = list(vouchers.filter(sequence__lt=before).order_by("-sequence")[: CODES_PAGE_SIZE + 1])
+        has_previous, rows = len(rows) > CODES_PAGE_SIZE, rows[:CODES_PAGE_SIZE][::-1]
+        has_next = True
+    else:
+        if after is not None:
+            vouchers = vouchers.filter(sequence__gt=after)
+        rows = list(vouchers.order_by("sequence")[: CODES_PAGE_SIZE + 1])
+        has_next, rows = len(rows) > CODES_PAGE_SIZE, rows[:CODES_PAGE_SIZE]
+        has_previous = after is not None
+    publications = {
+        publication.voucher_id: publication
+        for publication in Publication.objects.for_project(project)
+        .filter(voucher_id__in=[voucher.pk for voucher in rows])
+        .select_related("customer")
+        .only("voucher_id", "created_at", "customer__public_id", "customer__name", "customer__email")
+    }
+    return CodesPage(
+        rows=[CodeRow(voucher, publications.get(voucher.pk)) for voucher in rows],
+        next_url=_codes_url(campaign, after=rows[-1].sequence) if has_next and rows else None,
+        previous_url=_codes_url(campaign, before=rows[0].sequence) if has_previous and rows else None,
+    )
+
+
+def _summary(campaign: Campaign) -> list[tuple[str, str]]:
+    """What a code of this campaign gives, as label / value pairs (the raw JSON is shown too)."""
+    items: list[tuple[str, str]] = []
+    discount = campaign.discount or {}
+    if discount:
+        kind = discount.get("type")
+        if kind == "PERCENT":
+            items.append(("Discount", f"{discount.get('percent_off')}% off"))
+        elif kind == "AMOUNT":
+            items.append(("Discount", cents(discount.get("amount_off")) + " off"))
+        elif kind == "FIXED":
+            items.append(("Fixed price", cents(discount.get("fixed_amount"))))
+        elif kind == "UNIT":
+            items.append(("Free units", str(discount.get("unit_off"))))
+        else:
+            items.append(("Discount", str(kind)))
+    gift = campaign.gift or {}
+    if gift:
+        items.append(("Gift amount", cents(gift.get("amount"))))
+        if gift.get("effect"):
+            items.append(("Gift effect", str(gift["effect"])))
+    loyalty = campaign.loyalty_card or {}
+    if loyalty:
+        items.append(("Loyalty points", f"{loyalty.get('points', 0):,}"))
+    return items
+
+
+@membership_required
+def campaign_detail(request: HttpRequest, identifier: str) -> HttpResponse:
+    campaign = access_campaign(request, identifier)
+    counted = _with_counts(
+        Campaign.objects.for_project(request.project).filter(pk=campaign.pk), request.project
+    )
+    counts = counted.values("published_count", "redeemed_count").get()
+    return render(
+        request,
+        "campaigns/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "published_count": counts["published_count"],
+            "redeemed_count": counts["redeemed_count"],
+            "summary": _summary(campaign),
+            "codes": _codes_page(request, campaign) if campaign.has_codes else None,
+        },
+    )
+
+
+@vary_on_headers("HX-Request")
+@membership_required
+def campaign_codes(request: HttpRequest, identifier: str) -> HttpResponse:
+    """The codes table alone for htmx; the whole campaign page at the same cursor for a plain link."""
+    if not request.htmx or request.htmx.history_restore_request:
+        return campaign_detail(request, identifier)
+    campaign = access_campaign(request, identifier)
+    if not campaign.has_codes:
+        raise Http404("A promotion has no codes.")
+    return render(
+        request,
+        "campaigns/campaign_detail.html#codes_table",
+        {"campaign": campaign, "codes": _codes_page(request, campaign)},
+    )
