@@ -33,11 +33,10 @@ def _new_event(
     customer: Any,
     refs: Mapping[str, Any] | None,
     data: Mapping[str, Any] | None,
-    cause: Cause | None,
+    cause: dict[str, Any],
     now,
+    completed_at,
 ) -> DomainEvent:
-    # An event nobody handles is complete as it is written: no task, no relay sweep for it.
-    has_handlers = bool(handlers_for(type))
     return DomainEvent(
         project=project,
         public_id=new_public_id("evt", 24),
@@ -45,11 +44,16 @@ def _new_event(
         customer=customer,
         refs={name: _public_ref(value) for name, value in (refs or {}).items()},
         data=dict(data or {}),
-        cause=(cause or current_cause()).as_dict(),
+        cause=cause,
         created_at=now,
         next_dispatch_at=now + RELAY_GRACE,
-        completed_at=None if has_handlers else now,
+        completed_at=completed_at,
     )
+
+
+def _completed_at(type: str, now) -> Any:
+    """An event nobody handles is complete as it is written: no task, no relay sweep for it."""
+    return None if handlers_for(type) else now
 
 
 def publish(
@@ -65,8 +69,16 @@ def publish(
 
     An event published in a transaction that rolls back disappears with it and is never dispatched.
     """
+    now = timezone.now()
     event = _new_event(
-        project, type, customer=customer, refs=refs, data=data, cause=cause, now=timezone.now()
+        project,
+        type,
+        customer=customer,
+        refs=refs,
+        data=data,
+        cause=(cause or current_cause()).as_dict(),
+        now=now,
+        completed_at=_completed_at(type, now),
     )
     event.save(force_insert=True)
     if event.completed_at is None:
@@ -83,6 +95,9 @@ def publish_many(
 ) -> list[DomainEvent]:
     """One event per item (`customer`, `refs`, `data`), inserted in one statement: for bulk actions."""
     now = timezone.now()
+    # Resolved once for the whole batch, not per event.
+    cause_dict = (cause or current_cause()).as_dict()
+    completed_at = _completed_at(type, now)
     events = [
         _new_event(
             project,
@@ -90,8 +105,9 @@ def publish_many(
             customer=item.get("customer"),
             refs=item.get("refs"),
             data=item.get("data"),
-            cause=cause,
+            cause=cause_dict,
             now=now,
+            completed_at=completed_at,
         )
         for item in items
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import F
+from django.db.models import Case, F, Q, When
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -100,7 +100,12 @@ class OrderCreateInput(OrderUpdateInput):
 
 def _access_order(view: ProjectApiView, identifier: str) -> Order:
     orders = Order.objects.for_project(view.project).select_related("customer", "referrer")
-    order = orders.filter(public_id=identifier).first() or orders.filter(source_id=identifier).first()
+    # One query; an id match wins over a source_id that happens to equal another order's id.
+    order = (
+        orders.filter(Q(public_id=identifier) | Q(source_id=identifier))
+        .order_by(Case(When(public_id=identifier, then=0), default=1))
+        .first()
+    )
     if order is None:
         raise not_found("order", identifier)
     return order
