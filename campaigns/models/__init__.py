@@ -1,0 +1,23 @@
+"""Campaign models, one module per sub-domain; import them from here (`campaigns.models`)."""
+
+from campaigns.models.catalogue import (
+    Campaign,
+    CampaignQuerySet,
+    CampaignType,
+    CodeGenerationJob,
+    CreationStatus,
+    Publication,
+    Voucher,
+    VoucherType,
+)
+
+__all__ = [
+    "Campaign",
+    "CampaignQuerySet",
+    "CampaignType",
+    "CodeGenerationJob",
+    "CreationStatus",
+    "Publication",
+    "Voucher",
+    "VoucherType",
+]
