@@ -26,3 +26,13 @@ def holders_of(*, project: Project, voucher_ids: Iterable[int]) -> dict[int, str
         .values_list("voucher_id", "customer__public_id")
     )
     return dict(rows)
+
+
+def codes_of_customer(*, project: Project, customer_id: int, limit: int) -> list[Publication]:
+    """The codes published to a customer, newest first, with their code and campaign loaded."""
+    return list(
+        Publication.objects.for_project(project)
+        .filter(customer_id=customer_id)
+        .select_related("voucher", "campaign")
+        .order_by("-created_at", "-pk")[:limit]
+    )

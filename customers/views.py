@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
+from campaigns.selectors import codes_of_customer
 from customers.forms import CustomerForm, CustomerSearchForm, pretty_json
 from customers.models import Customer, CustomerQuerySet, CustomEvent, Order
 from customers.services import customer_update
@@ -25,6 +26,7 @@ PAGE_SIZE = 50
 RECENT_EVENTS = 20
 RECENT_ORDERS = 10
 RECENT_CUSTOM_EVENTS = 10
+RECENT_CODES = 20
 LIST_COLUMNS = ("public_id", "source_id", "name", "email", "phone", "address_city", "created_at")
 
 
@@ -135,6 +137,7 @@ def customer_detail(request: HttpRequest, identifier: str) -> HttpResponse:
             "orders": Order.objects.for_project(request.project)
             .filter(customer=customer)
             .order_by("-created_at", "-pk")[:RECENT_ORDERS],
+            "codes": codes_of_customer(project=request.project, customer_id=customer.pk, limit=RECENT_CODES),
             "custom_events": CustomEvent.objects.for_project(request.project)
             .filter(customer=customer)
             .order_by("-created_at", "-pk")[:RECENT_CUSTOM_EVENTS],

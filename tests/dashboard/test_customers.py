@@ -256,3 +256,30 @@ def test_a_bad_edit_is_refused_naming_the_field(project, owner, field, value, er
     assert response.status_code == 200
     assert error in response.content.decode()
     assert project_state(project) == before
+
+
+def test_the_customer_page_lists_the_codes_published_to_this_customer_only(project, other_project, owner):
+    from campaigns.publications import publication_create
+    from tests.campaigns.factories import make_campaign
+
+    campaign = make_campaign(project, name="Welcome", codes_count=3)
+    ada = CustomerFactory(project=project, name="Ada")
+    grace = CustomerFactory(project=project, name="Grace")
+    adas = publication_create(project=project, customer=ada, campaign=campaign).publications[0].voucher
+    graces = publication_create(project=project, customer=grace, campaign=campaign).publications[0].voucher
+
+    content = signed_in(owner).get(reverse("customers:detail", args=[ada.public_id])).content.decode()
+
+    codes_section = content[content.index('id="customer-codes"') : content.index('id="customer-orders"')]
+    assert f"<code>{adas.code}</code>" in codes_section
+    assert graces.code not in codes_section
+    assert f'href="/campaigns/{campaign.public_id}/">Welcome</a>' in codes_section
+    assert '<span class="badge">active</span>' in codes_section
+
+
+def test_a_customer_without_codes_is_told_so(project, owner):
+    customer = CustomerFactory(project=project)
+
+    content = signed_in(owner).get(reverse("customers:detail", args=[customer.public_id])).content.decode()
+
+    assert "No codes published to this customer yet." in content
