@@ -97,7 +97,15 @@ def _codes_page(request: HttpRequest, campaign: Campaign) -> CodesPage:
     vouchers = (
         Voucher.objects.for_project(project)
         .filter(campaign=campaign)
-        .only("public_id", "code", "sequence", "active", "created_at")
+        .only(
+            "public_id",
+            "code",
+            "sequence",
+            "active",
+            "created_at",
+            "redeemed_quantity",
+            "redemption_quantity",
+        )
     )
     after = _as_sequence(request.GET.get("after"))
     before = _as_sequence(request.GET.get("before"))
