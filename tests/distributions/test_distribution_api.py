@@ -56,9 +56,9 @@ def test_an_empty_draft_can_be_saved_and_is_recorded(api, project):
     )
     distribution = Distribution.objects.for_project(project).get(public_id=body["id"])
     assert list(
-        DistributionActivity.objects.for_project(project).filter(distribution=distribution).values_list(
-            "kind", "actor_label"
-        )
+        DistributionActivity.objects.for_project(project)
+        .filter(distribution=distribution)
+        .values_list("kind", "actor_label")
     ) == [("created", "API key Test key")]
     event = DomainEvent.objects.for_project(project).get(type="distribution.created")
     assert event.refs == {"distribution": body["id"]}
@@ -89,7 +89,9 @@ def test_an_automatic_distribution_is_found_by_its_event_type(api, project):
     api.post(f"/v1/distributions/{body['id']}/send")
     live = Distribution.objects.for_project(project).live_for_event_type("customer.order.paid")
     assert [d.public_id for d in live] == [body["id"]]
-    assert not Distribution.objects.for_project(project).live_for_event_type("customer.order.created").exists()
+    assert (
+        not Distribution.objects.for_project(project).live_for_event_type("customer.order.created").exists()
+    )
 
 
 # --- Bad input -----------------------------------------------------------------------------------------
@@ -114,7 +116,11 @@ def test_an_automatic_distribution_is_found_by_its_event_type(api, project):
             "Property .action.key: action 'publish_codes' is not allowed for trigger 'voucher_redeemed'",
         ),
         (
-            {"trigger": {"key": "order_paid"}, "action": {"key": "publish_codes"}, "channels": [EMAIL, EMAIL]},
+            {
+                "trigger": {"key": "order_paid"},
+                "action": {"key": "publish_codes"},
+                "channels": [EMAIL, EMAIL],
+            },
             "Property .channels[1].kind: channel 'email' is given twice",
         ),
         (
@@ -161,9 +167,7 @@ def test_another_projects_campaign_is_refused_as_missing(api, other_project, ada
     theirs = make_campaign(other_project, name="Theirs", codes_count=1)
 
     with nothing_changes():
-        response = api.post(
-            "/v1/distributions", manual_publish_codes("ada", theirs.public_id), format="json"
-        )
+        response = api.post("/v1/distributions", manual_publish_codes("ada", theirs.public_id), format="json")
 
     body = assert_error(response, 400, "invalid_payload")
     assert body["details"] == (
@@ -206,7 +210,10 @@ def test_several_problems_are_all_named_at_once(api):
     [
         ({"colour": "red"}, "Property .colour: is not allowed"),
         ({"name": 5}, "Property .name: must be a string"),
-        ({"channels": {"kind": "email"}}, 'Property .channels: Expected a list of items but got type "dict".'),
+        (
+            {"channels": {"kind": "email"}},
+            'Property .channels: Expected a list of items but got type "dict".',
+        ),
         ({"trigger": {"key": "manual", "extra": 1}}, "Property .trigger.extra: is not allowed"),
     ],
 )
@@ -263,7 +270,9 @@ def test_changing_the_trigger_under_an_action_it_does_not_allow_is_refused(api, 
         )
 
     assert_error(response, 400, "invalid_payload")
-    assert "action 'publish_codes' is not allowed for trigger 'voucher_redeemed'" in response.json()["details"]
+    assert (
+        "action 'publish_codes' is not allowed for trigger 'voucher_redeemed'" in response.json()["details"]
+    )
 
 
 def test_a_live_distribution_can_be_edited_but_must_stay_complete(api):
@@ -274,7 +283,9 @@ def test_a_live_distribution_can_be_edited_but_must_stay_complete(api):
     with nothing_changes():
         emptied = api.patch(f"/v1/distributions/{created['id']}", {"channels": []}, format="json")
     with nothing_changes():
-        to_manual = api.patch(f"/v1/distributions/{created['id']}", {"trigger": {"key": "manual"}}, format="json")
+        to_manual = api.patch(
+            f"/v1/distributions/{created['id']}", {"trigger": {"key": "manual"}}, format="json"
+        )
 
     assert renamed.status_code == 200
     assert renamed.json()["status"] == "live"
@@ -282,7 +293,8 @@ def test_a_live_distribution_can_be_edited_but_must_stay_complete(api):
         emptied,
         400,
         "distribution_incomplete",
-        details="A live distribution must stay complete: Property .channels: at least one channel is required",
+        details="A live distribution must stay complete: "
+        "Property .channels: at least one channel is required",
     )
     assert_error(to_manual, 400, "invalid_payload")
     assert "cannot change to a trigger of the other kind" in to_manual.json()["details"]
@@ -316,7 +328,8 @@ def test_a_distribution_that_started_sending_cannot_be_edited(api, project, ada,
         400,
         "invalid_distribution_state",
         message="Invalid distribution state",
-        details=f"Distribution {created['id']} is sending; it has started sending and can no longer be edited.",
+        details=f"Distribution {created['id']} is sending; "
+        "it has started sending and can no longer be edited.",
     )
 
 
@@ -364,7 +377,12 @@ def test_the_list_filters_by_status_name_trigger_category_and_creation_date(api)
 
 @pytest.mark.parametrize(
     "query",
-    [{"status": "exploded"}, {"trigger_category": "weather"}, {"created_at[after]": "yesterday"}, {"limit": "0"}],
+    [
+        {"status": "exploded"},
+        {"trigger_category": "weather"},
+        {"created_at[after]": "yesterday"},
+        {"limit": "0"},
+    ],
 )
 def test_bad_list_filters_are_refused(api, query):
     assert_error(api.get("/v1/distributions", query), 400, "invalid_query_params")
