@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from campaigns.models import Campaign, Publication, Voucher
-from distributions.models import Distribution
+from distributions.models import Distribution, DistributionStatus
 from tenancy.models import Project
 
 
@@ -25,4 +25,37 @@ def free_code_count(*, project: Project, campaign: Campaign) -> int:
         .filter(Q(expiration_date__isnull=True) | Q(expiration_date__gt=timezone.now()))
         .exclude(Exists(published))
         .count()
+    )
+
+
+# A segment or campaign is "in use" while something could still send because of it.
+IN_USE = (
+    DistributionStatus.SCHEDULED,
+    DistributionStatus.SENDING,
+    DistributionStatus.LIVE,
+    DistributionStatus.PAUSED,
+)
+
+
+def distributions_using_segment(*, project: Project, segment_public_id: str) -> list[Distribution]:
+    """Scheduled, sending, live or paused distributions whose trigger or audience names the segment:
+    the ones a segment deletion must name when it refuses."""
+    return list(
+        Distribution.objects.for_project(project)
+        .filter(status__in=IN_USE)
+        .filter(Q(trigger_params__segment=segment_public_id) | Q(audience__segment=segment_public_id))
+        .order_by("created_at", "pk")
+    )
+
+
+def distributions_of_campaign(*, project: Project, campaign_public_id: str) -> list[Distribution]:
+    """Every distribution (archived ones aside) whose trigger or action names the campaign, newest
+    first: the campaign page's Distributions tab."""
+    return list(
+        Distribution.objects.for_project(project)
+        .visible()
+        .filter(
+            Q(trigger_params__campaign=campaign_public_id) | Q(action_params__campaign=campaign_public_id)
+        )
+        .order_by("-created_at", "-pk")
     )

@@ -233,7 +233,11 @@ def distribution_update(
         raise _invalid_state(distribution, "it has started sending and can no longer be edited")
     if distribution.status not in EDITABLE:
         raise _invalid_state(distribution, "it can no longer be edited")
-    if distribution.status == DistributionStatus.SCHEDULED and distribution.send_at <= timezone.now():
+    if (
+        distribution.status == DistributionStatus.SCHEDULED
+        and distribution.send_at is not None
+        and distribution.send_at <= timezone.now()
+    ):
         raise _invalid_state(distribution, "its send time has come and it can no longer be edited")
     config = _with_changes(configuration_of(distribution), fields)
     is_draft = distribution.status == DistributionStatus.DRAFT

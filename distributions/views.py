@@ -6,6 +6,7 @@ services as the API; viewers see everything and change nothing (403).
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -15,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from distributions import catalogue, services
@@ -121,6 +123,12 @@ class DistributionEditForm(forms.Form):
 
 @membership_required(can_edit=True)
 def distribution_edit(request: HttpRequest, public_id: str) -> HttpResponse:
+    # The time frame is typed and shown in the project's time zone.
+    with timezone.override(zoneinfo.ZoneInfo(request.project.timezone)):
+        return _distribution_edit(request, public_id)
+
+
+def _distribution_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     distribution = access_distribution(request, public_id)
     if request.method == "POST":
         form = DistributionEditForm(request.POST)
