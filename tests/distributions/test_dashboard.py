@@ -176,3 +176,24 @@ def test_the_nav_links_to_the_distribution_list(owner, project):
     html = signed_in(owner).get("/").content.decode()
 
     assert 'href="/distributions/"' in html
+
+
+def test_the_list_costs_the_same_queries_for_3_or_30_distributions(api, owner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = signed_in(owner)
+    client.get("/")  # the first request of a session stores the selected project
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/distributions/").status_code == 200
+        return len(captured)
+
+    for index in range(3):
+        api.post("/v1/distributions", automatic_order_paid(name=f"D{index}"), format="json")
+    few = queries()
+    for index in range(27):
+        api.post("/v1/distributions", automatic_order_paid(name=f"E{index}"), format="json")
+
+    assert queries() == few
