@@ -125,6 +125,11 @@ class Distribution(TenantModel):
     def has_started_sending(self) -> bool:
         return self.status in SENDING_STARTED or self.paused_from in SENDING_STARTED
 
+    @property
+    def is_editable(self) -> bool:
+        """Whether an edit can apply at all (a scheduled one also only until its send time)."""
+        return self.status in EDITABLE and not self.has_started_sending
+
     def is_in_time_frame(self, moment) -> bool:
         """Whether an event at `moment` falls inside the optional live-from / live-until frame."""
         if self.live_from is not None and moment < self.live_from:

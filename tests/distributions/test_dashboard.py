@@ -197,3 +197,19 @@ def test_the_list_costs_the_same_queries_for_3_or_30_distributions(api, owner):
         api.post("/v1/distributions", automatic_order_paid(name=f"E{index}"), format="json")
 
     assert queries() == few
+
+
+def test_edit_is_offered_only_where_an_edit_can_apply(three, owner):
+    client = signed_in(owner)
+
+    def offers_edit(public_id: str) -> bool:
+        return (
+            f'href="/distributions/{public_id}/edit/"'
+            in client.get(f"/distributions/{public_id}/").content.decode()
+        )
+
+    client.post(f"/distributions/{three['manual']}/pause/")
+
+    assert offers_edit(three["draft"])
+    assert offers_edit(three["live"])
+    assert not offers_edit(three["manual"])  # paused while sending: what went out is history
