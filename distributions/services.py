@@ -239,6 +239,8 @@ def distribution_update(
         and distribution.send_at <= timezone.now()
     ):
         raise _invalid_state(distribution, "its send time has come and it can no longer be edited")
+    if not fields:
+        return distribution
     config = _with_changes(configuration_of(distribution), fields)
     is_draft = distribution.status == DistributionStatus.DRAFT
     if not is_draft and _kind_of(config) != distribution.kind:

@@ -142,7 +142,8 @@ def configuration_problems(
 
     if config.live_from or config.live_until:
         if trigger is not None and trigger.mode == Mode.MANUAL:
-            problems.append(Problem(".live_from", "a manual distribution has no time frame"))
+            given = ".live_from" if config.live_from else ".live_until"
+            problems.append(Problem(given, "a manual distribution has no time frame"))
         if config.live_from and config.live_until and config.live_until <= config.live_from:
             problems.append(Problem(".live_until", "must be later than live_from"))
     return config, problems

@@ -141,7 +141,7 @@ def test_an_automatic_distribution_is_found_by_its_event_type(api, project):
         ),
         (
             {"trigger": {"key": "manual"}, "live_until": "2030-01-01T00:00:00Z"},
-            "Property .live_from: a manual distribution has no time frame",
+            "Property .live_until: a manual distribution has no time frame",
         ),
         (
             {"live_from": "2030-01-02T00:00:00Z", "live_until": "2030-01-01T00:00:00Z"},
@@ -251,6 +251,15 @@ def test_a_draft_takes_partial_updates_and_keeps_the_channel_rows_that_stay(api,
         .filter(distribution=distribution, kind="updated")
         .values_list("data", flat=True)
     ) == [{"fields": ["channels"]}]
+
+
+def test_an_empty_update_changes_nothing(api):
+    created = create(api, {"name": "Before"})
+
+    with nothing_changes():
+        response = api.patch(f"/v1/distributions/{created['id']}", {}, format="json")
+
+    assert response.json() == created
 
 
 def test_put_is_a_partial_update_too(api):
