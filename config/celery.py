@@ -41,5 +41,7 @@ app.conf.beat_schedule = {
         "task": "tenancy.tasks.purge_expired_idempotency_keys",
         "schedule": 3600.0,
     },
+    "claim-due-distributions": {"task": "distributions.tasks.claim_due_distributions", "schedule": 15.0},
+    "end-closed-distributions": {"task": "distributions.tasks.end_closed_distributions", "schedule": 60.0},
 }
 app.autodiscover_tasks()

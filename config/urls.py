@@ -29,6 +29,7 @@ api_urlpatterns = [
     ),
     path("", include("customers.api.urls")),
     path("", include("campaigns.api.urls")),
+    path("", include("distributions.api.urls")),
     re_path(r"^.*$", api_not_found),
 ]
 
@@ -40,6 +41,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", include("customers.urls")),
     path("campaigns/", include("campaigns.urls")),
+    path("distributions/", include("distributions.urls")),
     path("", include("tenancy.urls")),
 ]
 

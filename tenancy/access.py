@@ -27,6 +27,8 @@ from campaigns.models import Campaign
 from campaigns.selectors import campaign_get
 from customers.models import Customer
 from customers.selectors import customer_get
+from distributions.models import Distribution
+from distributions.selectors import distribution_get
 from tenancy.models import ApiKey, Membership, Role
 
 View = Callable[..., HttpResponse]
@@ -83,6 +85,14 @@ def access_campaign(request: HttpRequest, identifier: str) -> Campaign:
     if campaign is None:
         raise Http404("No such campaign.")
     return campaign
+
+
+def access_distribution(request: HttpRequest, public_id: str) -> Distribution:
+    """The project's distribution (archived ones too, for their history); another project's is a 404."""
+    distribution = distribution_get(project=request.project, public_id=public_id)
+    if distribution is None:
+        raise Http404("No such distribution.")
+    return distribution
 
 
 def access_api_key(request: HttpRequest, app_id: str) -> ApiKey:
