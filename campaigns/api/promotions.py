@@ -10,6 +10,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from campaigns.api.rules import WithoutNullsMixin
 from campaigns.api.serializers import DayOfWeekField, DiscountInput, ValidityTimeframeInput
 from campaigns.models import Campaign, PromotionTier
 from campaigns.promotions import (
@@ -40,11 +41,11 @@ from tenancy.models import Project
 MAX_TIERS_PER_CAMPAIGN_LIST = 100
 
 
-class TierActionInput(StrictSerializer):
+class TierActionInput(WithoutNullsMixin, StrictSerializer):
     discount = DiscountInput(required=False, allow_null=True)
 
 
-class RuleAssignmentInput(StrictSerializer):
+class RuleAssignmentInput(WithoutNullsMixin, StrictSerializer):
     # The SDK's ValidationRuleAssignment: only `rule_id` says anything on a request.
     id = StrictCharField(required=False, allow_null=True)
     rule_id = StrictCharField(max_length=40)
@@ -54,14 +55,14 @@ class RuleAssignmentInput(StrictSerializer):
     object = StrictCharField(required=False, allow_null=True)
 
 
-class RuleAssignmentsInput(StrictSerializer):
+class RuleAssignmentsInput(WithoutNullsMixin, StrictSerializer):
     object = StrictCharField(required=False, allow_null=True)
     data_ref = StrictCharField(required=False, allow_null=True)
     data = RuleAssignmentInput(many=True, required=False, max_length=20)
     total = StrictIntegerField(required=False, allow_null=True)
 
 
-class PromotionTierFieldsInput(StrictSerializer):
+class PromotionTierFieldsInput(WithoutNullsMixin, StrictSerializer):
     """A tier's fields; rules by `validation_rules` (ids, as in `promotion.tiers` of a campaign) or by
     `validation_rule_assignments` (the SDK's tier requests), normalised to `validation_rules`."""
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -52,30 +52,62 @@ ORDERINGS = {
 }
 
 
-class ApplicableItemInput(StrictSerializer):
+class WithoutNullsMixin:
+    """The SDK sends every field of a nested model it built, unset ones as null: null means "not
+    given" here, so a null field is dropped before the strict checks."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = {key: value for key, value in data.items() if value is not None}
+        return super().to_internal_value(data)
+
+
+class ApplicableItemInput(WithoutNullsMixin, StrictSerializer):
     object = StrictChoiceField(choices=["product", "sku", "products_collection"])
-    id = StrictCharField(required=False, allow_null=True, max_length=255)
-    source_id = StrictCharField(required=False, allow_null=True, max_length=255)
-    product_id = StrictCharField(required=False, allow_null=True, max_length=255)
-    product_source_id = StrictCharField(required=False, allow_null=True, max_length=255)
+    id = StrictCharField(required=False, max_length=255)
+    source_id = StrictCharField(required=False, max_length=255)
+    product_id = StrictCharField(required=False, max_length=255)
+    product_source_id = StrictCharField(required=False, max_length=255)
     effect = StrictChoiceField(choices=APPLICABLE_EFFECTS)
-    price = StrictNumberField(required=False, allow_null=True, min_value=0)
-    quantity_limit = StrictIntegerField(required=False, allow_null=True, min_value=0)
-    amount_limit = StrictIntegerField(required=False, allow_null=True, min_value=0)
-    target = StrictChoiceField(choices=["ITEM", "UNIT"], required=False, allow_null=True)
+    price = StrictNumberField(required=False, min_value=0)
+    price_formula = StrictNumberField(required=False)
+    target = StrictChoiceField(choices=["ITEM", "UNIT"], required=False)
+    order_item_indices = serializers.ListField(child=StrictIntegerField(min_value=0), required=False)
+    order_item_units = serializers.ListField(child=StrictDictField(), required=False)
+    repeat = StrictIntegerField(required=False, min_value=0)
+    skip_initially = StrictIntegerField(required=False, min_value=0)
+    quantity_limit = StrictIntegerField(required=False, min_value=0)
+    aggregated_quantity_limit = StrictIntegerField(required=False, min_value=0)
+    amount_limit = StrictIntegerField(required=False, min_value=0)
+    aggregated_amount_limit = StrictIntegerField(required=False, min_value=0)
+
+    # Voucherify's per-product limits: an integer each, and a formula string beside it.
+    for _scope in (
+        "product_campaign",
+        "product_customer_campaign",
+        "product_in_collection_campaign",
+        "product_in_collection_customer_campaign",
+        "product_promotion_tier",
+        "product_customer_promotion_tier",
+        "product_in_collection_promotion_tier",
+        "product_in_collection_customer_promotion_tier",
+    ):
+        locals()[f"{_scope}_quantity_limit"] = StrictIntegerField(required=False, min_value=0)
+        locals()[f"{_scope}_quantity_limit_formula"] = StrictCharField(required=False, max_length=1000)
+    del _scope
 
 
-class ApplicableToInput(StrictSerializer):
+class ApplicableToInput(WithoutNullsMixin, StrictSerializer):
     included = ApplicableItemInput(many=True, required=False, max_length=100)
     excluded = ApplicableItemInput(many=True, required=False, max_length=100)
     included_all = StrictBooleanField(required=False)
 
 
-class RuleErrorInput(StrictSerializer):
+class RuleErrorInput(WithoutNullsMixin, StrictSerializer):
     message = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=1000)
 
 
-class ValidationRuleFieldsInput(StrictSerializer):
+class ValidationRuleFieldsInput(WithoutNullsMixin, StrictSerializer):
     """The body of create and update; the rules JSON itself is checked by the service."""
 
     name = StrictCharField(max_length=255)

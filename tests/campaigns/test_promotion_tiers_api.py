@@ -393,3 +393,17 @@ def test_unknown_campaign_or_tier_is_404(api, path):
 @pytest.mark.parametrize("query", ["is_available=yes", "order=name", "limit=500"])
 def test_the_tier_list_refuses_bad_query_params(api, query):
     assert_error(api.get(f"/v1/promotions/tiers?{query}"), 400, "invalid_query_params")
+
+
+def test_null_fields_mean_not_given_as_the_sdk_sends_them(api, promotion):
+    tier_id = promotion["promotion"]["tiers"][0]["id"]
+
+    response = api.put(
+        f"/v1/promotions/tiers/{tier_id}",
+        {"name": None, "banner": "Only the banner", "validation_rules": None, "action": None},
+        format="json",
+    )
+
+    body = response.json()
+    assert (body["name"], body["banner"], body["action"]) == ("10% over $50", "Only the banner", TEN_OFF)
+    assert body["validation_rule_assignments"]["total"] == 1
