@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from campaigns.models import Campaign, PromotionTier, Publication, Voucher, VoucherType
 from campaigns.promotions import tiers_of_campaign
+from campaigns.validation_rules.representation import assignment_object
 from customers.representation import customer_object
 from tenancy.formats import iso
 from tenancy.models import Project
@@ -54,17 +55,7 @@ def _campaign_voucher(campaign: Campaign) -> dict[str, Any]:
 def promotion_tier_object(tier: PromotionTier) -> dict[str, Any]:
     """Voucherify's PromotionTier; `tier` preloaded with its campaign and assignments (with rules)."""
     campaign = tier.campaign
-    assignments = [
-        {
-            "id": assignment.public_id,
-            "rule_id": assignment.rule.public_id,
-            "related_object_id": tier.public_id,
-            "related_object_type": "promotion_tier",
-            "created_at": iso(assignment.created_at),
-            "object": "validation_rules_assignment",
-        }
-        for assignment in tier.assignments.all()
-    ]
+    assignments = [assignment_object(assignment) for assignment in tier.assignments.all()]
     return {
         "id": tier.public_id,
         "created_at": iso(tier.created_at),

@@ -12,13 +12,16 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from campaigns.models import ValidationRule
+from campaigns.models import ValidationRule, ValidationRuleAssignment
 from campaigns.services import CampaignRefused
 from campaigns.validation_rules import CONTEXT_TYPES, RULE_TYPES
-from campaigns.validation_rules.representation import validation_rule_object
+from campaigns.validation_rules.representation import assignment_object, validation_rule_object
 from campaigns.validation_rules.services import (
+    RelatedObjectMissing,
+    validation_rule_assign,
     validation_rule_create,
     validation_rule_delete,
+    validation_rule_unassign,
     validation_rule_update,
 )
 from tenancy.api.errors import ApiError, invalid_query_params, not_found
@@ -144,6 +147,8 @@ def _valid(serializer_class: type[StrictSerializer], data: Any) -> dict[str, Any
 
 
 def _refused(error: CampaignRefused) -> ApiError:
+    if isinstance(error, RelatedObjectMissing):
+        return not_found(error.resource_type, error.identifier)
     messages = {
         "invalid_validation_rules": "Invalid validation rules",
         "duplicate_found": "Duplicated resource found",
@@ -238,4 +243,72 @@ class ValidationRuleItemApi(ProjectApiView):
     def delete(self, request: Request, identifier: str) -> Response:
         rule = _access_rule(self.project, identifier)
         validation_rule_delete(project=self.project, rule=rule)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Assignments -----------------------------------------------------------------------------------------
+
+
+class AssignmentCreateInput(WithoutNullsMixin, StrictSerializer):
+    related_object_type = StrictChoiceField(choices=ValidationRuleAssignment.RelatedObjectType.values)
+    related_object_id = StrictCharField(max_length=255)
+
+
+class ValidationRuleAssignmentCollectionApi(ProjectApiView):
+    @extend_schema(
+        operation_id="list_validation_rule_assignments",
+        parameters=[
+            OpenApiParameter("limit", int),
+            OpenApiParameter("page", int),
+            OpenApiParameter("order", str, enum=["created_at", "-created_at"]),
+        ],
+        responses=dict,
+    )
+    def get(self, request: Request, identifier: str) -> Response:
+        rule = _access_rule(self.project, identifier)
+        order = request.query_params.get("order") or "-created_at"
+        if order not in ("created_at", "-created_at"):
+            raise invalid_query_params("Query parameter order must be created_at or -created_at.")
+        assignments = (
+            ValidationRuleAssignment.objects.for_project(self.project)
+            .filter(rule=rule)
+            .select_related("rule")
+            .order_by(order, "id" if order == "created_at" else "-id")
+        )
+        rows, total, _ = page_of(request, assignments)
+        return Response(list_envelope("data", [assignment_object(a) for a in rows], total))
+
+    @extend_schema(
+        operation_id="create_validation_rule_assignment",
+        parameters=[OpenApiParameter("force", bool)],
+        request=AssignmentCreateInput,
+        responses=dict,
+    )
+    def post(self, request: Request, identifier: str) -> Response:
+        rule = _access_rule(self.project, identifier)
+        force = request.query_params.get("force")
+        if force not in (None, "", "true", "false"):
+            raise invalid_query_params("Query parameter force must be true or false.")
+        fields = _valid(AssignmentCreateInput, request.data)
+        try:
+            assignment = validation_rule_assign(
+                project=self.project, rule=rule, force=force == "true", **fields
+            )
+        except CampaignRefused as error:
+            raise _refused(error) from None
+        return Response(assignment_object(assignment))
+
+
+class ValidationRuleAssignmentItemApi(ProjectApiView):
+    @extend_schema(operation_id="delete_validation_rule_assignment", responses={204: None})
+    def delete(self, request: Request, identifier: str, assignment_id: str) -> Response:
+        rule = _access_rule(self.project, identifier)
+        assignment = (
+            ValidationRuleAssignment.objects.for_project(self.project)
+            .filter(rule=rule, public_id=assignment_id)
+            .first()
+        )
+        if assignment is None:
+            raise not_found("validation_rules_assignment", assignment_id)
+        validation_rule_unassign(project=self.project, assignment=assignment)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -35,6 +35,16 @@ urlpatterns += [
         rules.ValidationRuleItemApi.as_view(),
         name="validation-rule-item",
     ),
+    path(
+        "validation-rules/<str:identifier>/assignments",
+        rules.ValidationRuleAssignmentCollectionApi.as_view(),
+        name="validation-rule-assignments",
+    ),
+    path(
+        "validation-rules/<str:identifier>/assignments/<str:assignment_id>",
+        rules.ValidationRuleAssignmentItemApi.as_view(),
+        name="validation-rule-assignment-item",
+    ),
     path("promotions/tiers", promotions.TierCollectionApi.as_view(), name="promotion-tier-collection"),
     path("promotions/tiers/<str:tier_id>", promotions.TierItemApi.as_view(), name="promotion-tier-item"),
     path(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaigns.models import ValidationRule
+from campaigns.models import ValidationRule, ValidationRuleAssignment
 from tenancy.formats import iso
 
 EMPTY_APPLICABLE_TO = {"included": [], "excluded": [], "included_all": False}
@@ -24,4 +24,16 @@ def validation_rule_object(rule: ValidationRule, *, assignments_count: int) -> d
         "updated_at": iso(rule.updated_at),
         "assignments_count": assignments_count,
         "object": "validation_rules",
+    }
+
+
+def assignment_object(assignment: ValidationRuleAssignment) -> dict[str, Any]:
+    """Voucherify's validation_rules_assignment; `assignment.rule` preloaded."""
+    return {
+        "id": assignment.public_id,
+        "rule_id": assignment.rule.public_id,
+        "related_object_id": assignment.related_object_id,
+        "related_object_type": assignment.related_object_type,
+        "created_at": iso(assignment.created_at),
+        "object": "validation_rules_assignment",
     }

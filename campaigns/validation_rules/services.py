@@ -9,7 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from campaigns.models import ValidationRule
+from campaigns.models import PromotionTier, ValidationRule, ValidationRuleAssignment
 from campaigns.services import CampaignRefused
 from campaigns.validation_rules.catalogue import InvalidRules, check_rules
 from campaigns.validation_rules.evaluator import segments_available
@@ -76,3 +76,64 @@ def validation_rule_update(
 def validation_rule_delete(*, project: Project, rule: ValidationRule) -> None:
     """Delete the rule set and its assignments: what it guarded is no longer guarded by it."""
     ValidationRule.objects.for_project(project).filter(pk=rule.pk).delete()
+
+
+class RelatedObjectMissing(CampaignRefused):
+    """The object to guard is not in the project: a 404 naming it."""
+
+    def __init__(self, resource_type: str, identifier: str) -> None:
+        super().__init__("not_found", f"Cannot find {resource_type} with id {identifier}", status_code=404)
+        self.resource_type = resource_type
+        self.identifier = identifier
+
+
+def validation_rule_assign(
+    *,
+    project: Project,
+    rule: ValidationRule,
+    related_object_type: str,
+    related_object_id: str,
+    force: bool = False,
+) -> ValidationRuleAssignment:
+    """Guard an object with the rule set; `force` replaces an existing identical assignment instead
+    of refusing it (409). Promotion tiers only for now: other objects' assignments arrive with the
+    code that evaluates them (and deletes them with the object)."""
+    if related_object_type != ValidationRuleAssignment.RelatedObjectType.PROMOTION_TIER:
+        raise CampaignRefused(
+            "invalid_payload",
+            f"Assigning validation rules to a {related_object_type} is not supported yet; promotion_tier is.",
+        )
+    with transaction.atomic():
+        tier = (
+            PromotionTier.objects.for_project(project)
+            .select_for_update()
+            .filter(public_id=related_object_id)
+            .first()
+        )
+        if tier is None:
+            raise RelatedObjectMissing("promotion_tier", related_object_id)
+        if force:
+            ValidationRuleAssignment.objects.for_project(project).filter(
+                rule=rule, promotion_tier=tier
+            ).delete()
+        try:
+            with transaction.atomic():
+                return ValidationRuleAssignment.objects.create(
+                    project=project,
+                    public_id=new_public_id("asgm", 16),
+                    rule=rule,
+                    related_object_type=related_object_type,
+                    related_object_id=tier.public_id,
+                    promotion_tier=tier,
+                )
+        except IntegrityError:
+            raise CampaignRefused(
+                "duplicate_found",
+                f"Validation rule {rule.public_id} is already assigned to {related_object_id}.",
+                status_code=409,
+            ) from None
+
+
+@transaction.atomic
+def validation_rule_unassign(*, project: Project, assignment: ValidationRuleAssignment) -> None:
+    ValidationRuleAssignment.objects.for_project(project).filter(pk=assignment.pk).delete()

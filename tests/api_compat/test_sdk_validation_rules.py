@@ -7,8 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import voucherify
-from voucherify.exceptions import BadRequestException, NotFoundException
+from voucherify.exceptions import ApiException, BadRequestException, NotFoundException
 from voucherify.models import (
+    CampaignsCreateRequestBody,
+    CampaignsCreateRequestBodyPromotion,
+    ValidationRulesAssignmentsCreateRequestBody,
+    ValidationRulesAssignmentsCreateResponseBody,
+    ValidationRulesAssignmentsListResponseBody,
     ValidationRulesCreateRequestBody,
     ValidationRulesCreateResponseBody,
     ValidationRulesGetResponseBody,
@@ -34,13 +39,18 @@ RULES = {
 
 
 @pytest.fixture
-def rules_api(live_server) -> voucherify.ValidationRulesApi:
+def client(live_server) -> voucherify.ApiClient:
     project = ProjectFactory(slug="sdk-rules")
     api_key, token = make_api_key(project)
     configuration = voucherify.Configuration(
         host=live_server.url, api_key={"X-App-Id": api_key.app_id, "X-App-Token": token}
     )
-    return voucherify.ValidationRulesApi(voucherify.ApiClient(configuration))
+    return voucherify.ApiClient(configuration)
+
+
+@pytest.fixture
+def rules_api(client) -> voucherify.ValidationRulesApi:
+    return voucherify.ValidationRulesApi(client)
 
 
 def _create(rules_api, name="SDK rule", **fields) -> ValidationRulesCreateResponseBody:
@@ -144,3 +154,56 @@ def test_sdk_sees_a_malformed_rule_set_as_a_bad_request(rules_api):
     assert refused.value.status == 400
     assert "invalid_validation_rules" in refused.value.body
     assert "Rule 1 (order.colour)" in refused.value.body
+
+
+def test_sdk_assigns_a_rule_to_a_promotion_tier_lists_and_removes_it(client, rules_api):
+    rule = _create(rules_api)
+    campaign = voucherify.CampaignsApi(client).create_campaign(
+        CampaignsCreateRequestBody(
+            name="SDK promo",
+            campaign_type="PROMOTION",
+            promotion=CampaignsCreateRequestBodyPromotion.from_dict({"tiers": [{"name": "Ten"}]}),
+        )
+    )
+    tier_id = campaign.promotion.tiers[0].id
+
+    body = ValidationRulesAssignmentsCreateRequestBody(
+        related_object_type="promotion_tier", related_object_id=tier_id
+    )
+    first = rules_api.create_validation_rule_assignment(
+        rule.id, validation_rules_assignments_create_request_body=body
+    )
+    with pytest.raises(ApiException, match="409"):
+        rules_api.create_validation_rule_assignment(
+            rule.id, validation_rules_assignments_create_request_body=body
+        )
+    assignment = rules_api.create_validation_rule_assignment(
+        rule.id, force=True, validation_rules_assignments_create_request_body=body
+    )
+    listed = rules_api.list_validation_rule_assignments(rule.id, limit=10, page=1, order="-created_at")
+    counted = rules_api.get_validation_rule(rule.id).assignments_count
+    removed = rules_api.delete_validation_rule_assignment(rule.id, assignment.id)
+
+    assert isinstance(assignment, ValidationRulesAssignmentsCreateResponseBody)
+    assert assignment.id != first.id  # force replaced the first
+    assert (
+        assignment.rule_id,
+        assignment.related_object_id,
+        assignment.related_object_type,
+        assignment.object,
+    ) == (
+        rule.id,
+        tier_id,
+        "promotion_tier",
+        "validation_rules_assignment",
+    )
+    assert isinstance(listed, ValidationRulesAssignmentsListResponseBody)
+    assert (listed.object, listed.data_ref, listed.total, [a.id for a in listed.data]) == (
+        "list",
+        "data",
+        1,
+        [assignment.id],
+    )
+    assert counted == 1
+    assert removed is None
+    assert rules_api.list_validation_rule_assignments(rule.id).total == 0
