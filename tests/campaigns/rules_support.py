@@ -34,3 +34,17 @@ def order_over(cents: int) -> dict[str, Any]:
         "1": {"name": "order.amount", "conditions": {"$more_than_equal": [cents]}, "rules": {}},
         "logic": "1",
     }
+
+
+@contextmanager
+def segment_membership(provider) -> Iterator[None]:
+    """Within the block, `customer.segment` rules ask `provider` (None: segments are unavailable);
+    whatever the segments app registered is restored after."""
+    from campaigns.validation_rules import evaluator
+
+    saved = evaluator._segment_membership
+    evaluator.register_segment_membership(provider)
+    try:
+        yield
+    finally:
+        evaluator.register_segment_membership(saved)

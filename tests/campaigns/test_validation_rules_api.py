@@ -10,7 +10,7 @@ from campaigns.models import ValidationRule
 from campaigns.promotions import promotion_tier_create
 from tests.api.support import assert_error
 from tests.campaigns.factories import make_campaign
-from tests.campaigns.rules_support import nothing_changes, order_over
+from tests.campaigns.rules_support import nothing_changes, order_over, segment_membership
 
 pytestmark = pytest.mark.django_db
 
@@ -256,7 +256,7 @@ BAD_RULES = [
 
 @pytest.mark.parametrize(("body", "details"), BAD_RULES, ids=[d for _, d in BAD_RULES])
 def test_a_malformed_rule_set_is_refused_naming_the_fault_and_nothing_changes(api, body, details):
-    with nothing_changes():
+    with segment_membership(None), nothing_changes():
         response = api.post("/v1/validation-rules", body, format="json")
 
     error = assert_error(response, 400, "invalid_validation_rules")
@@ -315,3 +315,13 @@ def test_renaming_onto_another_rules_name_is_refused(api):
         response = api.put(f"/v1/validation-rules/{other['id']}", {"name": "Taken"}, format="json")
 
     assert_error(response, 409, "duplicate_found")
+
+
+def test_segment_rules_are_accepted_once_segments_register_their_membership(api):
+    body = {"name": "VIPs", "rules": {"1": {"name": "customer.segment", "conditions": {"$in": ["seg_vip"]}}}}
+
+    with segment_membership(lambda project, customer: set()):
+        response = api.post("/v1/validation-rules", body, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["rules"]["1"]["name"] == "customer.segment"

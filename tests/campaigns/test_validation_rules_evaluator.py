@@ -10,7 +10,6 @@ from campaigns.validation_rules import (
     RuleContext,
     RuleOutcome,
     check_rules,
-    register_segment_membership,
     rules_evaluate,
     segments_available,
     validation_rule_evaluate,
@@ -18,6 +17,7 @@ from campaigns.validation_rules import (
 )
 from customers.models import Customer
 from tenancy.models import Project
+from tests.campaigns.rules_support import segment_membership
 
 PROJECT = Project(pk=1)  # the evaluator never queries: an unsaved stand-in is enough
 
@@ -318,18 +318,18 @@ SEGMENT_RULE = one_rule("customer.segment", {"$is": ["seg_vip"]})
 
 
 def test_segment_rules_are_refused_while_segments_are_not_available():
-    assert not segments_available()
-
-    with pytest.raises(InvalidRules, match=r"Rule 1 \(customer.segment\): .*not available yet"):
+    with (
+        segment_membership(None),
+        pytest.raises(InvalidRules, match=r"Rule 1 \(customer.segment\): .*not available yet"),
+    ):
         check_rules(SEGMENT_RULE, segments_available=False)
 
 
 @pytest.fixture
 def segments():
     memberships = {}
-    register_segment_membership(lambda project, customer: memberships.get(customer.public_id, set()))
-    yield memberships
-    register_segment_membership(None)
+    with segment_membership(lambda project, customer: memberships.get(customer.public_id, set())):
+        yield memberships
 
 
 def test_a_registered_segment_membership_enables_and_answers_segment_rules(segments):
