@@ -7,6 +7,8 @@ Public interface (see `evaluator` for how redemptions and distributions build a 
     rules_evaluate(*, project, rules: dict, context, error_message=None) -> RuleOutcome
     check_rules(rules, *, segments_available) -> (stored_rules, logic)     # raises InvalidRules
     register_segment_membership(provider)        # the segments app enables customer.segment
+    rules_guarding(*, project, related_object_type, related_object_id) -> [ValidationRule]
+      (in campaigns.validation_rules.selectors: it imports models)
 """
 
 from campaigns.validation_rules.catalogue import (

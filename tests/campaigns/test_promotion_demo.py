@@ -58,3 +58,17 @@ def test_the_demo_rule_explains_a_too_small_order(project):
         "order_rules_violated",
         "The order must be $100 or more.",
     )
+
+
+def test_rules_guarding_a_tier_are_read_in_one_query(project, django_assert_num_queries):
+    from campaigns.validation_rules.selectors import rules_guarding
+
+    seed_promotions(project)
+    tier = PromotionTier.objects.for_project(project).get(hierarchy=2)
+
+    with django_assert_num_queries(1):
+        rules = rules_guarding(
+            project=project, related_object_type="promotion_tier", related_object_id=tier.public_id
+        )
+
+    assert [rule.name for rule in rules] == ["Order of $100 or more"]
