@@ -136,8 +136,8 @@ def promotion_tier_update(
     """Change the fields given; `validation_rules` given replaces the tier's rule assignments."""
     locked = PromotionTier.objects.for_project(project).select_for_update().get(pk=tier.pk)
     values = _columns(fields)
-    if values.get("hierarchy", 0) is None:
-        values.pop("hierarchy")
+    if "hierarchy" in values and values["hierarchy"] is None:  # a tier always has a place
+        del values["hierarchy"]
     if "validation_rules" in fields:
         rules = _rules_named(project, fields["validation_rules"] or [])
         ValidationRuleAssignment.objects.for_project(project).filter(promotion_tier=locked).delete()

@@ -407,3 +407,23 @@ def test_null_fields_mean_not_given_as_the_sdk_sends_them(api, promotion):
     body = response.json()
     assert (body["name"], body["banner"], body["action"]) == ("10% over $50", "Only the banner", TEN_OFF)
     assert body["validation_rule_assignments"]["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "available"),
+    [
+        ({}, True),
+        ({"active": False}, False),
+        ({"start_date": "2025-06-02T00:00:00Z"}, False),
+        ({"start_date": "2025-06-01T00:00:00Z"}, True),
+        ({"expiration_date": "2025-06-01T12:00:00Z"}, True),
+        ({"expiration_date": "2025-06-01T00:00:00Z"}, False),
+    ],
+)
+def test_a_tier_is_available_when_active_and_inside_its_dates(api, project, promotion, fields, available):
+    tier_id = promotion["promotion"]["tiers"][0]["id"]
+    api.put(f"/v1/promotions/tiers/{tier_id}", fields, format="json")
+    tier = PromotionTier.objects.for_project(project).get(public_id=tier_id)
+
+    with time_machine.travel("2025-06-01T00:00:00Z", tick=False):
+        assert tier.is_available() is available
