@@ -9,9 +9,12 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from campaigns.models import Campaign, Publication, Voucher, VoucherType
+from campaigns.models import Campaign, PromotionTier, Publication, Voucher, VoucherType
+from campaigns.promotions import tiers_of_campaign
+from campaigns.validation_rules.representation import assignment_object
 from customers.representation import customer_object
 from tenancy.formats import iso
+from tenancy.models import Project
 
 ASSET_SALT = "campaigns.voucher-asset"
 
@@ -49,23 +52,62 @@ def _campaign_voucher(campaign: Campaign) -> dict[str, Any]:
     return template
 
 
+def promotion_tier_object(tier: PromotionTier) -> dict[str, Any]:
+    """Voucherify's PromotionTier; `tier` preloaded with its campaign and assignments (with rules)."""
+    campaign = tier.campaign
+    assignments = [assignment_object(assignment) for assignment in tier.assignments.all()]
+    return {
+        "id": tier.public_id,
+        "created_at": iso(tier.created_at),
+        "updated_at": iso(tier.updated_at),
+        "name": tier.name,
+        "banner": tier.banner,
+        "action": tier.action,
+        "metadata": tier.metadata,
+        "hierarchy": tier.hierarchy,
+        "promotion_id": campaign.public_id,
+        "campaign": {
+            "id": campaign.public_id,
+            "start_date": iso(campaign.start_date),
+            "expiration_date": iso(campaign.expiration_date),
+            "validity_timeframe": campaign.validity_timeframe,
+            "validity_day_of_week": campaign.validity_day_of_week,
+            "validity_hours": campaign.validity_hours,
+            "active": campaign.active,
+            "category_id": None,
+            "object": "campaign",
+        },
+        "campaign_id": campaign.public_id,
+        "active": tier.active,
+        "start_date": iso(tier.start_date),
+        "expiration_date": iso(tier.expiration_date),
+        "validity_timeframe": tier.validity_timeframe,
+        "validity_day_of_week": tier.validity_day_of_week,
+        "validity_hours": tier.validity_hours,
+        "summary": {
+            "redemptions": {"total_redeemed": tier.redeemed_count},
+            "orders": {
+                "total_amount": tier.orders_total_amount,
+                "total_discount_amount": tier.orders_total_discount_amount,
+            },
+        },
+        "object": "promotion_tier",
+        "validation_rule_assignments": {
+            "object": "list",
+            "data_ref": "data",
+            "data": assignments,
+            "total": len(assignments),
+        },
+        "category_id": None,
+        "categories": [],
+    }
+
+
 def _promotion(campaign: Campaign) -> dict[str, Any]:
-    tiers = []
-    for index, tier in enumerate(campaign.promotion_tiers or []):
-        tiers.append(
-            {
-                "id": tier.get("id") or f"promo_{campaign.public_id[5:]}_{index}",
-                "object": "promotion_tier",
-                "name": tier.get("name"),
-                "banner": tier.get("banner"),
-                "action": tier.get("action"),
-                "metadata": tier.get("metadata") or {},
-                "hierarchy": tier.get("hierarchy", index + 1),
-                "active": tier.get("active", True),
-                "campaign_id": campaign.public_id,
-                "campaign": {"id": campaign.public_id, "object": "campaign"},
-            }
-        )
+    tiers = [
+        promotion_tier_object(tier)
+        for tier in tiers_of_campaign(project=Project(pk=campaign.project_id), campaign=campaign)
+    ]
     return {"object": "list", "data_ref": "tiers", "tiers": tiers, "total": len(tiers), "has_more": False}
 
 

@@ -75,8 +75,6 @@ def _campaign_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
             values["is_referral_code"] = bool(voucher["is_referral_code"])
         if "code_config" in voucher:
             values["code_config"] = voucher["code_config"]
-    if "promotion" in fields:
-        values["promotion_tiers"] = (fields["promotion"] or {}).get("tiers") or []
     return values
 
 
@@ -122,6 +120,11 @@ def campaign_create(*, project: Project, fields: Mapping[str, Any]) -> Campaign:
             raise CampaignRefused(
                 "duplicate_found", f"A campaign named {fields['name']} already exists.", status_code=409
             ) from None
+        if campaign_type == CampaignType.PROMOTION:
+            from campaigns.promotions import promotion_tiers_create_for_campaign
+
+            tiers = (fields.get("promotion") or {}).get("tiers") or []
+            promotion_tiers_create_for_campaign(project=project, campaign=campaign, tiers=tiers)
         if 0 < count <= INLINE_GENERATION_LIMIT:
             codes.generate_codes(campaign=campaign, count=count)
         elif count:

@@ -120,10 +120,11 @@ class PromotionInput(StrictSerializer):
     tiers = StrictListField()
 
     def validate_tiers(self, tiers: list[Any]) -> list[Any]:
-        for index, tier in enumerate(tiers):
-            if not isinstance(tier, dict) or not isinstance(tier.get("name"), str) or not tier["name"]:
-                raise serializers.ValidationError(f"[{index}].name is required")
-        return tiers
+        from campaigns.api.promotions import campaign_tiers_input  # imports this module
+
+        if len(tiers) > 100:
+            raise serializers.ValidationError("at most 100 tiers")
+        return campaign_tiers_input(tiers)
 
 
 class CampaignFieldsInput(StrictSerializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns.api import async_actions, views
+from campaigns.api import async_actions, promotions, rules, views
 
 urlpatterns = [
     path("campaigns", views.CampaignCollectionApi.as_view(), name="campaign-collection"),
@@ -25,5 +25,41 @@ urlpatterns = [
     path("publications/create", views.PublicationCreateByGetApi.as_view(), name="publication-create-get"),
     path(
         "async-actions/<str:identifier>", async_actions.AsyncActionItemApi.as_view(), name="async-action-item"
+    ),
+]
+
+urlpatterns += [
+    path("validation-rules", rules.ValidationRuleCollectionApi.as_view(), name="validation-rule-collection"),
+    path(
+        "validation-rules/<str:identifier>",
+        rules.ValidationRuleItemApi.as_view(),
+        name="validation-rule-item",
+    ),
+    path(
+        "validation-rules/<str:identifier>/assignments",
+        rules.ValidationRuleAssignmentCollectionApi.as_view(),
+        name="validation-rule-assignments",
+    ),
+    path(
+        "validation-rules/<str:identifier>/assignments/<str:assignment_id>",
+        rules.ValidationRuleAssignmentItemApi.as_view(),
+        name="validation-rule-assignment-item",
+    ),
+    path("promotions/tiers", promotions.TierCollectionApi.as_view(), name="promotion-tier-collection"),
+    path("promotions/tiers/<str:tier_id>", promotions.TierItemApi.as_view(), name="promotion-tier-item"),
+    path(
+        "promotions/tiers/<str:tier_id>/enable",
+        promotions.TierEnableApi.as_view(),
+        name="promotion-tier-enable",
+    ),
+    path(
+        "promotions/tiers/<str:tier_id>/disable",
+        promotions.TierDisableApi.as_view(),
+        name="promotion-tier-disable",
+    ),
+    path(
+        "promotions/<str:campaign_id>/tiers",
+        promotions.CampaignTierCollectionApi.as_view(),
+        name="promotion-campaign-tiers",
     ),
 ]

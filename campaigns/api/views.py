@@ -23,6 +23,7 @@ from campaigns.api.serializers import (
 )
 from campaigns.barcode import code128_svg
 from campaigns.models import Campaign, CampaignType, Publication, Voucher
+from campaigns.promotions import attach_promotion_tiers
 from campaigns.publications import PublicationRefused, publication_create_for_customer_fields
 from campaigns.representation import (
     campaign_object,
@@ -117,6 +118,7 @@ class CampaignCollectionApi(ProjectApiView):
             raise invalid_query_params("Query parameter order must be created_at or -created_at.")
         campaigns = campaigns.order_by(order, "id" if order == "created_at" else "-id")
         rows, total, _ = page_of(request, campaigns)
+        attach_promotion_tiers(project=self.project, campaigns=rows)
         return Response(list_envelope("campaigns", [campaign_object(c) for c in rows], total))
 
 

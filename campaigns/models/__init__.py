@@ -10,6 +10,8 @@ from campaigns.models.catalogue import (
     Voucher,
     VoucherType,
 )
+from campaigns.models.promotions import PromotionTier
+from campaigns.models.rules import ValidationRule, ValidationRuleAssignment
 
 __all__ = [
     "Campaign",
@@ -17,7 +19,10 @@ __all__ = [
     "CampaignType",
     "CodeGenerationJob",
     "CreationStatus",
+    "PromotionTier",
     "Publication",
+    "ValidationRule",
+    "ValidationRuleAssignment",
     "Voucher",
     "VoucherType",
 ]

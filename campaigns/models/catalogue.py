@@ -79,7 +79,6 @@ class Campaign(TenantModel):
     metadata = models.JSONField(default=dict, blank=True)
     referral_program = models.JSONField(null=True, blank=True)
     loyalty_tiers_expiration = models.JSONField(null=True, blank=True)
-    promotion_tiers = models.JSONField(default=list, blank=True)  # until the promotion tiers API lands
     vouchers_count = models.PositiveBigIntegerField(default=0)
     creation_status = models.CharField(
         max_length=20, choices=CreationStatus.choices, default=CreationStatus.DONE

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from campaigns.models import Campaign, CodeGenerationJob, Publication, Voucher
+from campaigns.models import Campaign, CodeGenerationJob, PromotionTier, Publication, Voucher
 from tests.api.support import assert_error
 from tests.campaigns.factories import make_campaign
 from tests.campaigns.support import nothing_changes
@@ -110,7 +110,7 @@ def test_create_gift_campaign_gives_each_code_its_amount_as_balance(api, project
         (
             "PROMOTION",
             {"type": "STATIC", "promotion": {"tiers": [{"name": "Forty", "banner": "Get 40% off"}]}},
-            {"voucher_type": None, "promotion_tiers": [{"name": "Forty", "banner": "Get 40% off"}]},
+            {"voucher_type": None},
         ),
     ],
 )
@@ -128,6 +128,10 @@ def test_the_other_campaign_types_are_stored_with_their_config(api, project, cam
     if campaign_type == "PROMOTION":
         assert body["promotion"]["tiers"][0]["name"] == "Forty"
         assert body["promotion"]["tiers"][0]["object"] == "promotion_tier"
+        tiers = PromotionTier.objects.for_project(project).filter(campaign=campaign)
+        assert [(t.name, t.banner, t.public_id) for t in tiers] == [
+            ("Forty", "Get 40% off", body["promotion"]["tiers"][0]["id"])
+        ]
 
 
 def test_get_campaign_by_id_or_by_name(api, project):

@@ -1,0 +1,51 @@
+"""Validation rules: the rules JSON catalogue and check, the `logic` parser, and the one evaluator.
+
+Public interface (see `evaluator` for how redemptions and distributions build a context):
+
+    validation_rule_evaluate(*, project, rule, context: RuleContext) -> RuleOutcome
+    validation_rules_evaluate_all(*, project, rules, context) -> RuleOutcome
+    rules_evaluate(*, project, rules: dict, context, error_message=None) -> RuleOutcome
+    check_rules(rules, *, segments_available) -> (stored_rules, logic)     # raises InvalidRules
+    register_segment_membership(provider)        # the segments app enables customer.segment
+    rules_guarding(*, project, related_object_type, related_object_id) -> [ValidationRule]
+      (in campaigns.validation_rules.selectors: it imports models)
+"""
+
+from campaigns.validation_rules.catalogue import (
+    CONTEXT_TYPES,
+    OPERATORS,
+    RULE_NAMES,
+    RULE_TYPES,
+    InvalidRules,
+    check_rules,
+)
+from campaigns.validation_rules.evaluator import (
+    RuleContext,
+    RuleOutcome,
+    register_segment_membership,
+    rules_evaluate,
+    segment_ids_of_customer,
+    segments_available,
+    validation_rule_evaluate,
+    validation_rules_evaluate_all,
+)
+from campaigns.validation_rules.logic import InvalidLogic, parse_logic
+
+__all__ = [
+    "CONTEXT_TYPES",
+    "OPERATORS",
+    "RULE_NAMES",
+    "RULE_TYPES",
+    "InvalidLogic",
+    "InvalidRules",
+    "RuleContext",
+    "RuleOutcome",
+    "check_rules",
+    "parse_logic",
+    "register_segment_membership",
+    "rules_evaluate",
+    "segment_ids_of_customer",
+    "segments_available",
+    "validation_rule_evaluate",
+    "validation_rules_evaluate_all",
+]
