@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, PromotionTier, ValidationRule
 from campaigns.selectors import campaign_get
 from customers.models import Customer
 from distributions.catalogue import Parameter, ParameterKind
@@ -75,6 +75,22 @@ def resolve_custom_event_name(project: Project, value: Any) -> ResolvedParameter
     return ResolvedParameter(name, name)
 
 
+def resolve_promotion_tier(project: Project, value: Any) -> ResolvedParameter:
+    identifier = _identifier(value, "promotion tier")
+    tier = PromotionTier.objects.for_project(project).filter(public_id=identifier).first()
+    if tier is None:
+        raise ParameterInvalid(f"cannot find promotion tier with id {identifier}")
+    return ResolvedParameter(tier, tier.public_id)
+
+
+def resolve_validation_rule(project: Project, value: Any) -> ResolvedParameter:
+    identifier = _identifier(value, "validation rule")
+    rule = ValidationRule.objects.for_project(project).filter(public_id=identifier).first()
+    if rule is None:
+        raise ParameterInvalid(f"cannot find validation rule with id {identifier}")
+    return ResolvedParameter(rule, rule.public_id)
+
+
 def unavailable_resolver(what: str) -> Resolver:
     def refuse(project: Project, value: Any) -> ResolvedParameter:
         raise ParameterInvalid(f"{what} are not available yet in this version")
@@ -89,8 +105,8 @@ register_resolver(ParameterKind.CUSTOM_EVENT_NAME, resolve_custom_event_name)
 # Wired to their apps' lookups after the merge (segments/, campaigns' promotion tiers, validation
 # rules and loyalty tiers).
 register_resolver(ParameterKind.SEGMENT, unavailable_resolver("Segments"))
-register_resolver(ParameterKind.PROMOTION_TIER, unavailable_resolver("Promotion tiers"))
-register_resolver(ParameterKind.VALIDATION_RULE, unavailable_resolver("Validation rules"))
+register_resolver(ParameterKind.PROMOTION_TIER, resolve_promotion_tier)
+register_resolver(ParameterKind.VALIDATION_RULE, resolve_validation_rule)
 register_resolver(ParameterKind.LOYALTY_TIER, unavailable_resolver("Loyalty tiers"))
 
 

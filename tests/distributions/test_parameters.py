@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from campaigns.models import PromotionTier
+from campaigns.validation_rules.services import validation_rule_create
 from distributions import catalogue, parameters
 from distributions.catalogue import ParameterKind
 from distributions.parameters import ParameterInvalid, ResolvedParameter, resolve_parameter
@@ -62,12 +64,37 @@ def test_a_customer_resolves_by_id_or_source_id_inside_the_project(project, othe
         resolve_parameter(project, parameter, "bob")
 
 
+def test_a_promotion_tier_resolves_inside_the_project_only(project, other_project):
+    ours = make_campaign(project, name="Deals", campaign_type="PROMOTION")
+    theirs = make_campaign(other_project, name="Deals", campaign_type="PROMOTION")
+    our_tier = PromotionTier.objects.for_project(project).get(campaign=ours)
+    their_tier = PromotionTier.objects.for_project(other_project).get(campaign=theirs)
+    parameter = catalogue.Parameter("tier", ParameterKind.PROMOTION_TIER, "Promotion tier")
+
+    assert resolve_parameter(project, parameter, our_tier.public_id) == ResolvedParameter(
+        our_tier, our_tier.public_id
+    )
+    with pytest.raises(
+        ParameterInvalid, match=f"^cannot find promotion tier with id {their_tier.public_id}$"
+    ):
+        resolve_parameter(project, parameter, their_tier.public_id)
+
+
+def test_a_validation_rule_resolves_inside_the_project_only(project, other_project):
+    rules = {"1": {"name": "order.amount", "conditions": {"$more_than": [9900]}}, "logic": "1"}
+    ours = validation_rule_create(project=project, fields={"name": "Big", "rules": rules})
+    theirs = validation_rule_create(project=other_project, fields={"name": "Big", "rules": rules})
+    parameter = catalogue.Parameter("rule", ParameterKind.VALIDATION_RULE, "Validation rule")
+
+    assert resolve_parameter(project, parameter, ours.public_id).value == ours
+    with pytest.raises(ParameterInvalid, match=f"^cannot find validation rule with id {theirs.public_id}$"):
+        resolve_parameter(project, parameter, theirs.public_id)
+
+
 @pytest.mark.parametrize(
     ("kind", "what"),
     [
         (ParameterKind.SEGMENT, "Segments"),
-        (ParameterKind.PROMOTION_TIER, "Promotion tiers"),
-        (ParameterKind.VALIDATION_RULE, "Validation rules"),
         (ParameterKind.LOYALTY_TIER, "Loyalty tiers"),
     ],
 )
@@ -76,14 +103,3 @@ def test_kinds_built_alongside_refuse_until_wired(project, kind, what):
 
     with pytest.raises(ParameterInvalid, match=f"^{what} are not available yet in this version$"):
         resolve_parameter(project, parameter, "anything")
-
-
-def test_a_registered_resolver_replaces_the_placeholder(project, monkeypatch):
-    # What the merge does for segments: register the real lookup for the kind.
-    monkeypatch.setitem(
-        parameters._RESOLVERS, ParameterKind.SEGMENT, lambda project, value: ResolvedParameter(value, "seg_1")
-    )
-
-    resolved = resolve_parameter(project, catalogue.trigger("segment_left").parameter("segment"), "VIPs")
-
-    assert resolved.public_id == "seg_1"
