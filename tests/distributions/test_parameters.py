@@ -6,7 +6,7 @@ import pytest
 
 from campaigns.models import PromotionTier
 from campaigns.validation_rules.services import validation_rule_create
-from distributions import catalogue, parameters
+from distributions import catalogue
 from distributions.catalogue import ParameterKind
 from distributions.parameters import ParameterInvalid, ResolvedParameter, resolve_parameter
 from tests.campaigns.factories import make_campaign
