@@ -10,6 +10,7 @@ from campaigns.models.catalogue import (
     Voucher,
     VoucherType,
 )
+from campaigns.models.redemptions import Redemption, Referral
 
 __all__ = [
     "Campaign",
@@ -18,6 +19,8 @@ __all__ = [
     "CodeGenerationJob",
     "CreationStatus",
     "Publication",
+    "Redemption",
+    "Referral",
     "Voucher",
     "VoucherType",
 ]
