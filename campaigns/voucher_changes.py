@@ -28,7 +28,7 @@ def voucher_update(*, project: Project, voucher: Voucher, fields: Mapping[str, A
     """Change the fields given (`PUT /v1/vouchers/{code}`); a code's type never changes."""
     locked = (
         Voucher.objects.for_project(project)
-        .select_for_update(no_key=True)
+        .select_for_update(no_key=True, of=("self",))
         .select_related("campaign")
         .get(pk=voucher.pk)
     )
