@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignType, Publication, Redemption, Voucher, VoucherType
@@ -270,8 +271,16 @@ class VoucherRedeemables:
 
     def resolve(self, context: RedemptionContext, redeemable: Redeemable) -> VoucherTarget:
         project = context.project
+        holders = Publication.objects.for_project(project).filter(voucher=OuterRef("pk"))
         voucher = (
-            Voucher.objects.for_project(project).select_related("campaign").filter(code=redeemable.id).first()
+            Voucher.objects.for_project(project)
+            .select_related("campaign")
+            .annotate(
+                holder_id=Subquery(holders.values("customer_id")[:1]),
+                holder_public_id=Subquery(holders.values("customer__public_id")[:1]),
+            )
+            .filter(code=redeemable.id)
+            .first()
         )
         if voucher is None:
             raise RedemptionRefused(
@@ -282,18 +291,12 @@ class VoucherRedeemables:
                 resource_type="voucher",
                 resource_id=redeemable.id,
             )
-        holder = (
-            Publication.objects.for_project(project)
-            .filter(voucher=voucher)
-            .values_list("customer_id", "customer__public_id")
-            .first()
-        )
         target = VoucherTarget(
             redeemable=redeemable,
             voucher=voucher,
             campaign=voucher.campaign,
-            holder_id=holder[0] if holder else None,
-            holder_public_id=holder[1] if holder else None,
+            holder_id=voucher.holder_id,
+            holder_public_id=voucher.holder_public_id,
         )
         remaining = context.remaining_amount
         if voucher.type == VoucherType.GIFT_VOUCHER:

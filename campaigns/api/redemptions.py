@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns.models import Redemption, Voucher
-from campaigns.redemption_objects import LOADED, redemption_entry_list, redemption_objects
+from campaigns.redemption_objects import LOADED, redemption_entry_list, redemption_object, redemption_objects
 from campaigns.redemptions import (
     MAX_REDEEMABLES,
     Redeemable,
@@ -188,19 +188,20 @@ class RedemptionCollectionApi(ProjectApiView):
             )
         except RedemptionRefused as refusal:
             raise _redemption_error(refusal) from None
-        ids = [r.pk for r in result.redemptions] + ([result.parent.pk] if result.parent else [])
-        objects = {
-            row["id"]: row
-            for row in redemption_objects(self.project, _loaded(self.project).filter(pk__in=ids))
-        }
+        # Built from the rows the service wrote (with their code, customer and order attached), so the
+        # response costs no query of its own.
+        children = [
+            redemption_object(row, holder_public_id=getattr(target, "holder_public_id", None))
+            for row, target in zip(result.redemptions, result.targets, strict=True)
+        ]
         body: dict[str, Any] = {
-            "redemptions": [objects[r.public_id] for r in result.redemptions],
-            "order": objects[result.redemptions[0].public_id]["order"],
+            "redemptions": children,
+            "order": children[0]["order"],
             "inapplicable_redeemables": [],
             "skipped_redeemables": [],
         }
         if result.parent is not None:
-            body["parent_redemption"] = objects[result.parent.public_id]
+            body["parent_redemption"] = redemption_object(result.parent, children=result.redemptions)
         return Response(body)
 
     @extend_schema(
