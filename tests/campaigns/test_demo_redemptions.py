@@ -68,7 +68,8 @@ def test_seed_redemptions_writes_the_demo_history_once(demo):
         .filter(type="GIFT_VOUCHER", gift_balance__lt=2500)
         .values_list("gift_balance", flat=True)
     )
-    assert balances == [700, 1300, 2000]  # spent 1,200 of 2,500; −500; +1,000 then spent 1,800 of 3,500
+    # 2,500 − 1,200 spent; 2,500 + 1,000 − 1,800 spent; 2,500 − 500 corrected.
+    assert balances == [1300, 1700, 2000]
     statuses = (
         Redemption.objects.for_project(demo).filter(object="redemption").values_list("status", flat=True)
     )
