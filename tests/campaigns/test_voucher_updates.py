@@ -133,3 +133,15 @@ def test_a_rolled_back_redemption_of_a_deleted_code_does_not_fail(api, project, 
     response = api.post(f"/v1/redemptions/{redemption['id']}/rollback")
 
     assert response.status_code == 200, response.content
+
+
+def test_redemptions_outlive_their_campaign_and_customer(api, project, code):
+    redemption = redeem(api, code, customer={"source_id": "alice"}).json()["redemptions"][0]
+    campaign_id = redemption["voucher"]["campaign_id"]
+
+    assert api.delete(f"/v1/campaigns/{campaign_id}").status_code == 202
+    assert api.delete(f"/v1/customers/{redemption['customer_id']}").status_code == 204
+
+    body = api.get(f"/v1/redemptions/{redemption['id']}").json()
+    assert (body["id"], body["voucher"], body["customer"]) == (redemption["id"], None, None)
+    assert Redemption.objects.for_project(project).get(public_id=redemption["id"]).voucher_code == code
