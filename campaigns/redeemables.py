@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -61,12 +61,16 @@ class Redeemable:
 
 @dataclass
 class RedemptionContext:
+    """What every check sees: the (upserted) customer, the order as sent, the request's metadata."""
+
     project: Project
     now: datetime
     customer: Customer | None
     order_amount: int | None
     # What is left of the order amount after the redeemables priced so far (stacking order).
     remaining_amount: int | None
+    order_fields: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass

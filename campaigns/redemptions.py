@@ -169,7 +169,13 @@ def _redeem(
             ) from None
     amount = _order_amount(project, order_fields)
     context = RedemptionContext(
-        project=project, now=timezone.now(), customer=customer, order_amount=amount, remaining_amount=amount
+        project=project,
+        now=timezone.now(),
+        customer=customer,
+        order_amount=amount,
+        remaining_amount=amount,
+        order_fields=dict(order_fields or {}),
+        metadata=metadata,
     )
     targets = []
     for redeemable, handler in zip(redeemables, handlers, strict=True):

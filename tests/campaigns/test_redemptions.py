@@ -253,3 +253,21 @@ def test_the_per_customer_count_counts_successful_redemptions_of_the_campaign(ap
         )
         == 1
     )
+
+
+def test_a_check_added_to_the_voucher_checks_refuses_with_its_own_key(api, project, welcome, monkeypatch):
+    """The extension point validation rules will use: one more `(context, target)` function."""
+    from campaigns.redemptions import REDEEMABLE_TYPES, VOUCHER_CHECKS, RedemptionRefused
+
+    def check_order_is_not_flagged(context, target):
+        if (context.order_fields.get("metadata") or {}).get("flagged"):
+            raise RedemptionRefused("order_rules_violated", f"Order rules of {target.code} are violated.")
+
+    monkeypatch.setattr(REDEEMABLE_TYPES["voucher"], "checks", [*VOUCHER_CHECKS, check_order_is_not_flagged])
+    code = _code(project, welcome)
+
+    refused = redeem(api, code, order={"amount": 100, "metadata": {"flagged": True}})
+    accepted = redeem(api, code, order={"amount": 100, "metadata": {"flagged": False}})
+
+    assert_error(refused, 400, "order_rules_violated")
+    assert accepted.status_code == 200
