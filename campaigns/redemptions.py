@@ -217,7 +217,6 @@ def _redeem(
             public_id=new_public_id("r", 24), parent=parent, **handler.columns(target), **common
         )
         redemptions.append(redemption)
-        handler.after(context, target, redemption)
         refs = {
             "voucher": redemption.voucher,
             "campaign": redemption.campaign,
@@ -236,6 +235,7 @@ def _redeem(
                 "discount_amount": redemption.discount_amount,
             },
         )
+        handler.after(context, target, redemption)  # a referral, published after the redemption
     return RedeemResult(redemptions=redemptions, parent=parent, order=order, targets=targets)
 
 
