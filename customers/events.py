@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from campaigns.referrals import referral_record_from_event
 from customers.models import CustomEvent, EventDefinition
 from customers.services import customer_upsert
 from eventbus.services import publish
@@ -51,4 +52,6 @@ def custom_event_track(
             "loyalty": event.loyalty,
         },
     )
+    if event.referral:
+        referral_record_from_event(project=project, event=event)
     return event

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns.api import async_actions, promotions, rules, views
+from campaigns.api import async_actions, promotions, redemptions, rules, views, vouchers_write
 
 urlpatterns = [
     path("campaigns", views.CampaignCollectionApi.as_view(), name="campaign-collection"),
@@ -21,8 +21,23 @@ urlpatterns = [
     path("vouchers", views.VoucherCollectionApi.as_view(), name="voucher-collection"),
     path("vouchers/assets/<str:token>", views.voucher_asset, name="voucher-asset"),
     path("vouchers/<str:code>", views.VoucherItemApi.as_view(), name="voucher-item"),
+    path("vouchers/<str:code>/enable", vouchers_write.VoucherEnableApi.as_view(), name="voucher-enable"),
+    path("vouchers/<str:code>/disable", vouchers_write.VoucherDisableApi.as_view(), name="voucher-disable"),
+    path("vouchers/<str:code>/balance", vouchers_write.VoucherBalanceApi.as_view(), name="voucher-balance"),
+    path(
+        "vouchers/<str:code>/redemption",
+        redemptions.VoucherRedemptionsApi.as_view(),
+        name="voucher-redemptions",
+    ),
     path("publications", views.PublicationCollectionApi.as_view(), name="publication-collection"),
     path("publications/create", views.PublicationCreateByGetApi.as_view(), name="publication-create-get"),
+    path("redemptions", redemptions.RedemptionCollectionApi.as_view(), name="redemption-collection"),
+    path("redemptions/<str:identifier>", redemptions.RedemptionItemApi.as_view(), name="redemption-item"),
+    path(
+        "redemptions/<str:identifier>/rollback",
+        redemptions.RedemptionRollbackApi.as_view(),
+        name="redemption-rollback",
+    ),
     path(
         "async-actions/<str:identifier>", async_actions.AsyncActionItemApi.as_view(), name="async-action-item"
     ),

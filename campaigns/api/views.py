@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from campaigns import services
+from campaigns.api import vouchers_write
 from campaigns.api.serializers import (
     CampaignCreateInput,
     CampaignUpdateInput,
@@ -292,6 +293,16 @@ class VoucherItemApi(ProjectApiView):
             raise _refused(error) from None
         voucher.campaign = campaign
         return Response(voucher_object(voucher))
+
+    @extend_schema(operation_id="update_voucher", request=vouchers_write.VoucherUpdateInput, responses=dict)
+    def put(self, request: Request, code: str) -> Response:
+        return vouchers_write.voucher_put(self, request, code)
+
+    @extend_schema(
+        operation_id="delete_voucher", parameters=[OpenApiParameter("force", bool)], responses={204: None}
+    )
+    def delete(self, request: Request, code: str) -> Response:
+        return vouchers_write.voucher_remove(self, request, code)
 
 
 def voucher_asset(request: HttpRequest, token: str) -> HttpResponse:

@@ -13,6 +13,8 @@ from campaigns.models.catalogue import (
 from campaigns.models.promotions import PromotionTier
 from campaigns.models.rules import ValidationRule, ValidationRuleAssignment
 
+from campaigns.models.redemptions import Redemption, Referral
+
 __all__ = [
     "Campaign",
     "CampaignQuerySet",
@@ -23,6 +25,8 @@ __all__ = [
     "Publication",
     "ValidationRule",
     "ValidationRuleAssignment",
+    "Redemption",
+    "Referral",
     "Voucher",
     "VoucherType",
 ]
