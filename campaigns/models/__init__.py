@@ -11,9 +11,8 @@ from campaigns.models.catalogue import (
     VoucherType,
 )
 from campaigns.models.promotions import PromotionTier
-from campaigns.models.rules import ValidationRule, ValidationRuleAssignment
-
 from campaigns.models.redemptions import Redemption, Referral
+from campaigns.models.rules import ValidationRule, ValidationRuleAssignment
 
 __all__ = [
     "Campaign",
