@@ -40,6 +40,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", include("customers.urls")),
     path("campaigns/", include("campaigns.urls")),
+    path("sandbox/", include("webhooks_out.urls")),
     path("", include("tenancy.urls")),
 ]
 

@@ -1,0 +1,277 @@
+"""The delivery loop: claim each message, render it, call the channel, record what happened.
+
+At-least-once under a stable key. A message is claimed (`queued`, or a due `deferred`, → `sending`)
+by one conditional UPDATE that also checks its stream is open, so a pause or a close that happens
+after materialisation still holds, and two tasks holding the same id send it once. Outcomes are
+written in bulk, at least every `FLUSH_SECONDS` and always before the batch ends; only a crash
+between the provider's answer and that write can send a message twice, and then both carry the
+message's public id (the `webhook-id`). Beat reclaims what a crash left `sending`.
+
+Claims and outcome writes commit with `synchronous_commit = off`: a PostgreSQL crash may forget the
+last few hundred milliseconds of them, which puts those messages back in the queue or leaves them
+`sending` for the sweep: at worst a resend with the same key, the guarantee we give anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from eventbus.services import publish_many
+from messaging.channels import get_channel
+from messaging.channels.base import Batch, Channel, Outcome, PermanentFailure, RenderFailed, Sent
+from messaging.models import Message, MessageAttempt
+from messaging.services import MESSAGE_FAILED, _pause_streams
+from tenancy.models import Project
+
+logger = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 1.0
+FLUSH_SIZE = 200
+
+_CLAIM_SQL = """
+SET LOCAL synchronous_commit TO OFF;
+UPDATE messaging_message AS message SET state = 'sending', claimed_at = %(now)s
+FROM messaging_messagestream AS stream
+WHERE message.id = %(id)s AND message.project_id = %(project)s
+  AND stream.id = message.stream_id AND stream.state = 'open'
+  AND (message.state = 'queued' OR (message.state = 'deferred' AND message.next_attempt_at <= %(now)s))
+RETURNING message.attempts, message.first_attempt_at
+"""
+
+_OUTCOME_SQL = """
+UPDATE messaging_message AS message SET
+    state = outcome.state, attempts = outcome.attempts, first_attempt_at = outcome.first_attempt_at,
+    next_attempt_at = outcome.next_attempt_at, last_error = outcome.last_error,
+    sent_at = outcome.sent_at, recovered = outcome.recovered, claimed_at = NULL
+FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::text[],
+            %s::timestamptz[], %s::bool[])
+     AS outcome(id, state, attempts, first_attempt_at, next_attempt_at, last_error, sent_at, recovered)
+WHERE message.id = outcome.id AND message.project_id = %s AND message.state = 'sending'
+"""
+
+
+@dataclass
+class MessageOutcome:
+    message: Message
+    state: str
+    attempts: int
+    first_attempt_at: datetime | None
+    next_attempt_at: datetime | None = None
+    last_error: str = ""
+    sent_at: datetime | None = None
+    recovered: bool = False
+    attempt: MessageAttempt | None = None
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class OutcomeRecorder:
+    """Collects outcomes and writes them (attempt rows, message rows, final-failure effects) in one
+    short transaction per flush."""
+
+    project: Project
+    channel: Channel
+    batch: Batch
+    report: DeliveryReport
+    pending: list[MessageOutcome] = field(default_factory=list)
+    last_flush: float = field(default_factory=time.monotonic)
+
+    def add_outcome(
+        self,
+        message: Message,
+        outcome: Outcome,
+        *,
+        attempts_before: int,
+        first_attempt_at: datetime | None,
+        attempted_at: datetime,
+        duration_ms: int,
+    ) -> None:
+        number = attempts_before + 1
+        first_attempt_at = first_attempt_at or attempted_at
+        result = MessageOutcome(message=message, state="", attempts=number, first_attempt_at=first_attempt_at)
+        is_final = False
+        if isinstance(outcome, Sent):
+            result.state, result.sent_at = Message.State.SENT, attempted_at
+            # A failed attempt before this one (or before a replay) makes the message recovered.
+            result.recovered = attempts_before > 0 or bool(message.last_error)
+            result.last_error = message.last_error
+            attempt_outcome = MessageAttempt.Outcome.SENT
+            self.report.sent += 1
+        else:
+            result.last_error = outcome.error[:2000]
+            retry_at = None
+            if not isinstance(outcome, PermanentFailure):
+                retry_at = self.channel.next_attempt_at(
+                    first_attempt_at=first_attempt_at, failed_attempts=number
+                )
+            if retry_at is not None:
+                result.state, result.next_attempt_at = Message.State.DEFERRED, max(retry_at, attempted_at)
+                self.report.deferred += 1
+            else:
+                result.state, is_final = Message.State.FAILED, True
+                self.report.failed += 1
+            attempt_outcome = (
+                MessageAttempt.Outcome.PERMANENT
+                if isinstance(outcome, PermanentFailure)
+                else MessageAttempt.Outcome.TRANSIENT
+            )
+        result.attempt = MessageAttempt(
+            project=self.project,
+            message_id=message.pk,
+            stream_id=message.stream_id,
+            channel=message.channel,
+            number=number,
+            attempted_at=attempted_at,
+            outcome=attempt_outcome,
+            is_final=is_final,
+            error="" if isinstance(outcome, Sent) else outcome.error[:2000],
+            provider_id=outcome.provider_id if isinstance(outcome, Sent) else "",
+            status_code=outcome.status_code,
+            duration_ms=duration_ms,
+        )
+        self.pending.append(result)
+
+    def add_skip(self, message: Message, reason: str, *, attempts_before: int, first_attempt_at) -> None:
+        self.report.skipped += 1
+        self.pending.append(
+            MessageOutcome(
+                message=message,
+                state=Message.State.SKIPPED,
+                attempts=attempts_before,
+                first_attempt_at=first_attempt_at,
+                last_error=reason,
+            )
+        )
+
+    def is_due(self) -> bool:
+        return len(self.pending) >= FLUSH_SIZE or time.monotonic() - self.last_flush >= FLUSH_SECONDS
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                MessageAttempt.objects.bulk_create([o.attempt for o in pending if o.attempt is not None])
+                cursor.execute(
+                    _OUTCOME_SQL,
+                    [
+                        [o.message.pk for o in pending],
+                        [o.state for o in pending],
+                        [o.attempts for o in pending],
+                        [o.first_attempt_at for o in pending],
+                        [o.next_attempt_at for o in pending],
+                        [o.last_error for o in pending],
+                        [o.sent_at for o in pending],
+                        [o.recovered for o in pending],
+                        self.project.pk,
+                    ],
+                )
+            if any(o.state == Message.State.SENT for o in pending):
+                self.channel.on_sent(batch=self.batch)
+            failures = [(o.message, o.last_error) for o in pending if o.state == Message.State.FAILED]
+            if failures:
+                self._final_failures(failures)
+
+    def _final_failures(self, failures: list[tuple[Message, str]]) -> None:
+        self.channel.on_final_failures(batch=self.batch, failures=failures)
+        publish_many(
+            self.project,
+            MESSAGE_FAILED,
+            [
+                {
+                    "customer": message.customer,
+                    "refs": {"message": message.public_id, "stream": message.stream.public_id},
+                    "data": {"owner": message.stream.owner, "channel": message.channel, "error": error},
+                }
+                for message, error in failures
+            ],
+        )
+        if self.channel.final_failure_pauses_stream:
+            reasons: dict[int, str] = {}
+            for message, error in failures:
+                reasons.setdefault(
+                    message.stream_id, f"A {message.channel} message failed after every retry: {error}"
+                )
+            for stream_id, reason in reasons.items():
+                _pause_streams(project=self.project, stream_ids=[stream_id], reason=reason)
+
+
+def _claim(project: Project, message_id: int, now: datetime) -> tuple[int, datetime | None] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, {"now": now, "id": message_id, "project": project.pk})
+        return cursor.fetchone()
+
+
+def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[int]) -> DeliveryReport:
+    """Deliver the given messages of one project on one channel, each claimed before it is sent.
+
+    Ids that are no longer due (sent, held by a paused stream, claimed by another task) are passed
+    over, so running the same batch twice sends nothing twice.
+    """
+    plugin = get_channel(channel)
+    report = DeliveryReport()
+    candidates = list(
+        Message.objects.for_project(project)
+        .filter(
+            pk__in=list(message_ids),
+            channel=channel,
+            state__in=[Message.State.QUEUED, Message.State.DEFERRED],
+        )
+        .select_related("customer", "template", "stream")
+        .order_by("pk")
+    )
+    if not candidates:
+        return report
+    batch = plugin.prepare(project=project, messages=candidates)
+    recorder = OutcomeRecorder(project=project, channel=plugin, batch=batch, report=report)
+    try:
+        for message in candidates:
+            now = timezone.now()
+            claimed = _claim(project, message.pk, now)
+            if claimed is None:
+                continue
+            report.claimed += 1
+            attempts_before, first_attempt_at = claimed
+            skip_reason = plugin.skip_reason(message, batch)
+            if skip_reason:
+                recorder.add_skip(
+                    message, skip_reason, attempts_before=attempts_before, first_attempt_at=first_attempt_at
+                )
+                continue
+            started = time.monotonic()
+            try:
+                outcome = plugin.send(plugin.render(message, batch), batch)
+            except RenderFailed as error:
+                outcome = PermanentFailure(str(error))
+            recorder.add_outcome(
+                message,
+                outcome,
+                attempts_before=attempts_before,
+                first_attempt_at=first_attempt_at,
+                attempted_at=now,
+                duration_ms=int((time.monotonic() - started) * 1000),
+            )
+            if recorder.is_due():
+                recorder.flush()
+    finally:
+        recorder.flush()
+        plugin.close(batch)
+    return report
