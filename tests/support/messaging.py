@@ -105,3 +105,20 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float = 20.0, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.05)
+
+
+class rows_unchanged:  # noqa: N801 (used as a context manager, named for how it reads)
+    """Then: none of these tables gained, lost or changed a row."""
+
+    def __init__(self, *querysets) -> None:
+        self.querysets = querysets
+
+    def _state(self) -> list[list[dict]]:
+        return [list(queryset.order_by("pk").values()) for queryset in self.querysets]
+
+    def __enter__(self) -> None:
+        self.before = self._state()
+
+    def __exit__(self, exc_type, *exc_info) -> None:
+        if exc_type is None:
+            assert self._state() == self.before
