@@ -2,10 +2,13 @@
 
 At-least-once under a stable key. A message is claimed (`queued`, or a due `deferred`, → `sending`)
 by one conditional UPDATE that also checks its stream is open, so a pause or a close that happens
-after materialisation still holds, and two tasks holding the same id send it once. Outcomes are
-written in bulk, at least every `FLUSH_SECONDS` and always before the batch ends; only a crash
-between the provider's answer and that write can send a message twice, and then both carry the
-message's public id (the `webhook-id`). Beat reclaims what a crash left `sending`.
+after materialisation still holds, and two tasks holding the same id send it once. A message's
+outcome (its attempt row and new state) is written in the same round trip, and the same implicit
+transaction, as the claim of the next one: one statement batch per message, and never more than one
+message sent but not recorded, so a killed worker resends at most one message, under the same key
+(its public id, the `webhook-id`). Beat reclaims what a crash left `sending`. Outcomes that need
+more (a final failure pauses the stream and publishes events) are written at once, in a transaction
+of their own.
 
 Claims and outcome writes commit with `synchronous_commit = off`: a PostgreSQL crash may forget the
 last few hundred milliseconds of them, which puts those messages back in the queue or leaves them
@@ -32,17 +35,35 @@ from tenancy.models import Project
 
 logger = logging.getLogger(__name__)
 
-FLUSH_SECONDS = 1.0
-FLUSH_SIZE = 200
+Claim = tuple[int, datetime | None]  # attempts so far, first attempt time
+
+_WITHOUT_WAITING_FOR_DISK = "SET LOCAL synchronous_commit TO OFF;"
 
 _CLAIM_SQL = """
-SET LOCAL synchronous_commit TO OFF;
 UPDATE messaging_message AS message SET state = 'sending', claimed_at = %(now)s
 FROM messaging_messagestream AS stream
 WHERE message.id = %(id)s AND message.project_id = %(project)s
   AND stream.id = message.stream_id AND stream.state = 'open'
   AND (message.state = 'queued' OR (message.state = 'deferred' AND message.next_attempt_at <= %(now)s))
 RETURNING message.attempts, message.first_attempt_at
+"""
+
+_RECORD_ATTEMPT_SQL = """
+INSERT INTO messaging_messageattempt (
+    project_id, message_id, stream_id, channel, number, attempted_at, outcome, is_final, error,
+    provider_id, status_code, duration_ms
+) VALUES (
+    %(project)s, %(a_message)s, %(a_stream)s, %(a_channel)s, %(a_number)s, %(a_attempted_at)s,
+    %(a_outcome)s, %(a_is_final)s, %(a_error)s, %(a_provider_id)s, %(a_status_code)s, %(a_duration_ms)s
+);
+"""
+
+_RECORD_OUTCOME_SQL = """
+UPDATE messaging_message SET
+    state = %(o_state)s, attempts = %(o_attempts)s, first_attempt_at = %(o_first_attempt_at)s,
+    next_attempt_at = %(o_next_attempt_at)s, last_error = %(o_last_error)s, sent_at = %(o_sent_at)s,
+    recovered = %(o_recovered)s, claimed_at = NULL
+WHERE id = %(o_message)s AND project_id = %(project)s AND state = 'sending';
 """
 
 _OUTCOME_SQL = """
@@ -81,15 +102,14 @@ class DeliveryReport:
 
 @dataclass
 class OutcomeRecorder:
-    """Collects outcomes and writes them (attempt rows, message rows, final-failure effects) in one
-    short transaction per flush."""
+    """Holds the outcome of the message just sent until it is written: with the next claim, or in a
+    transaction of its own when it has effects beyond its rows (or the batch ends)."""
 
     project: Project
     channel: Channel
     batch: Batch
     report: DeliveryReport
     pending: list[MessageOutcome] = field(default_factory=list)
-    last_flush: float = field(default_factory=time.monotonic)
 
     def add_outcome(
         self,
@@ -158,11 +178,30 @@ class OutcomeRecorder:
             )
         )
 
-    def is_due(self) -> bool:
-        return len(self.pending) >= FLUSH_SIZE or time.monotonic() - self.last_flush >= FLUSH_SECONDS
+    def needs_own_transaction(self) -> bool:
+        """A final failure, or a success the channel reacts to, is written at once with its effects."""
+        return any(o.state == Message.State.FAILED for o in self.pending) or (
+            any(o.state == Message.State.SENT for o in self.pending)
+            and self.channel.wants_on_sent(self.batch)
+        )
+
+    def record_and_claim(self, message_id: int, now: datetime) -> Claim | None:
+        """Write the pending outcome (at most one) and claim the next message, in one round trip."""
+        sql, params = [_WITHOUT_WAITING_FOR_DISK], {"project": self.project.pk, "now": now, "id": message_id}
+        for outcome in self.pending:
+            if outcome.attempt is not None:
+                sql.append(_RECORD_ATTEMPT_SQL)
+                params.update(_attempt_params(outcome.attempt))
+            sql.append(_RECORD_OUTCOME_SQL)
+            params.update(_outcome_params(outcome))
+        sql.append(_CLAIM_SQL)
+        with connection.cursor() as cursor:
+            cursor.execute("".join(sql), params)
+            claimed = cursor.fetchone()
+        self.pending = []
+        return claimed
 
     def flush(self) -> None:
-        self.last_flush = time.monotonic()
         if not self.pending:
             return
         pending, self.pending = self.pending, []
@@ -184,7 +223,7 @@ class OutcomeRecorder:
                         self.project.pk,
                     ],
                 )
-            if any(o.state == Message.State.SENT for o in pending):
+            if any(o.state == Message.State.SENT for o in pending) and self.channel.wants_on_sent(self.batch):
                 self.channel.on_sent(batch=self.batch)
             failures = [(o.message, o.last_error) for o in pending if o.state == Message.State.FAILED]
             if failures:
@@ -214,10 +253,33 @@ class OutcomeRecorder:
                 _pause_streams(project=self.project, stream_ids=[stream_id], reason=reason)
 
 
-def _claim(project: Project, message_id: int, now: datetime) -> tuple[int, datetime | None] | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, {"now": now, "id": message_id, "project": project.pk})
-        return cursor.fetchone()
+def _attempt_params(attempt: MessageAttempt) -> dict:
+    return {
+        "a_message": attempt.message_id,
+        "a_stream": attempt.stream_id,
+        "a_channel": attempt.channel,
+        "a_number": attempt.number,
+        "a_attempted_at": attempt.attempted_at,
+        "a_outcome": attempt.outcome,
+        "a_is_final": attempt.is_final,
+        "a_error": attempt.error,
+        "a_provider_id": attempt.provider_id,
+        "a_status_code": attempt.status_code,
+        "a_duration_ms": attempt.duration_ms,
+    }
+
+
+def _outcome_params(outcome: MessageOutcome) -> dict:
+    return {
+        "o_message": outcome.message.pk,
+        "o_state": outcome.state,
+        "o_attempts": outcome.attempts,
+        "o_first_attempt_at": outcome.first_attempt_at,
+        "o_next_attempt_at": outcome.next_attempt_at,
+        "o_last_error": outcome.last_error,
+        "o_sent_at": outcome.sent_at,
+        "o_recovered": outcome.recovered,
+    }
 
 
 def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[int]) -> DeliveryReport:
@@ -245,7 +307,7 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
     try:
         for message in candidates:
             now = timezone.now()
-            claimed = _claim(project, message.pk, now)
+            claimed = recorder.record_and_claim(message.pk, now)
             if claimed is None:
                 continue
             report.claimed += 1
@@ -269,7 +331,7 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
                 attempted_at=now,
                 duration_ms=int((time.monotonic() - started) * 1000),
             )
-            if recorder.is_due():
+            if recorder.needs_own_transaction():
                 recorder.flush()
     finally:
         recorder.flush()

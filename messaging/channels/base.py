@@ -95,6 +95,10 @@ class Channel:
     def close(self, batch: Batch) -> None:
         """Release what `prepare` opened (an SMTP connection, say)."""
 
+    def wants_on_sent(self, batch: Batch) -> bool:
+        """Whether the batch's successes need `on_sent` (kept cheap: asked after every success)."""
+        return False
+
     def on_sent(self, *, batch: Batch) -> None:
         """React, inside the outcome transaction, to the batch's successes (clear a failing flag)."""
 

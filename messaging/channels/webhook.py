@@ -112,7 +112,8 @@ class WebhookChannel(Channel):
         }
         batch.extra["endpoints"] = endpoints
         batch.extra["targets"] = {}
-        batch.extra["endpoints_sent"] = set()
+        batch.extra["failing_endpoints"] = {e.pk for e in endpoints.values() if e.is_failing}
+        batch.extra["failing_endpoints_sent"] = set()
         return batch
 
     def _target(self, endpoint: WebhookEndpoint, batch: Batch) -> tuple[Target | None, Exception | None]:
@@ -178,18 +179,23 @@ class WebhookChannel(Channel):
             return TransientFailure(str(rendered.target_error))
         response = transport.post(rendered.target, rendered.body, rendered.headers, timeout=self.timeout)
         if response.is_success:
-            batch.extra["endpoints_sent"].add(rendered.endpoint_id)
+            if rendered.endpoint_id in batch.extra["failing_endpoints"]:
+                batch.extra["failing_endpoints_sent"].add(rendered.endpoint_id)
             return Sent(status_code=response.status)
         if response.status is None:
             return TransientFailure(response.error)
         snippet = response.body[:200].decode("utf-8", errors="replace")
         return TransientFailure(f"HTTP {response.status}: {snippet}".strip(), status_code=response.status)
 
+    def wants_on_sent(self, batch: Batch) -> bool:
+        return bool(batch.extra["failing_endpoints_sent"])
+
     def on_sent(self, *, batch: Batch) -> None:
-        sent_to = batch.extra["endpoints_sent"]
-        failing = [e.pk for e in batch.extra["endpoints"].values() if e.is_failing and e.pk in sent_to]
-        if failing:
-            webhook_endpoints_mark_healthy(project=batch.project, endpoint_ids=failing)
+        """A failing endpoint that answered 2xx is healthy again."""
+        recovered = batch.extra["failing_endpoints_sent"]
+        webhook_endpoints_mark_healthy(project=batch.project, endpoint_ids=list(recovered))
+        batch.extra["failing_endpoints"] -= recovered
+        batch.extra["failing_endpoints_sent"] = set()
 
     def on_final_failures(self, *, batch: Batch, failures: list[tuple[Any, str]]) -> None:
         by_endpoint: dict[int, str] = {}
