@@ -86,7 +86,12 @@ class RecordingReceiver:
 
     def always(self, status: int) -> None:
         with self._lock:
-            self.default = Answer(status)
+            self.default = Answer(status, hang_seconds=self.default.hang_seconds)
+
+    def slow_down(self, seconds: float) -> None:
+        """Take this long over every answer from now on (to catch a sender mid-batch)."""
+        with self._lock:
+            self.default = Answer(self.default.status, hang_seconds=seconds)
 
     def _next_answer(self) -> Answer:
         with self._lock:
