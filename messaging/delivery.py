@@ -18,6 +18,7 @@ last few hundred milliseconds of them, which puts those messages back in the que
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from django.utils import timezone
 from eventbus.services import publish_many
 from messaging.channels import get_channel
 from messaging.channels.base import Batch, Channel, Outcome, PermanentFailure, RenderFailed, Sent
-from messaging.models import Message, MessageAttempt
+from messaging.models import Message, MessageAttempt, MessageStream, MessageTemplate
 from messaging.services import MESSAGE_FAILED, _pause_streams
 from tenancy.models import Project
 
@@ -39,26 +40,76 @@ Claim = tuple[int, datetime | None]  # attempts so far, first attempt time
 
 _WITHOUT_WAITING_FOR_DISK = "SET LOCAL synchronous_commit TO OFF;"
 
-_CLAIM_SQL = """
-UPDATE messaging_message AS message SET state = 'sending', claimed_at = %(now)s
-FROM messaging_messagestream AS stream
-WHERE message.id = %(id)s AND message.project_id = %(project)s
-  AND stream.id = message.stream_id AND stream.state = 'open'
-  AND (message.state = 'queued' OR (message.state = 'deferred' AND message.next_attempt_at <= %(now)s))
-RETURNING message.attempts, message.first_attempt_at
-"""
+# The per-message statements are prepared once per database connection: planning them again for
+# every message cost more than running them (measured: about 0.5 ms of planning each under load).
+_PREPARED_STATEMENTS = {
+    "messaging_claim": (
+        "(bigint, bigint, timestamptz)",
+        """
+        UPDATE messaging_message AS message SET state = 'sending', claimed_at = $3
+        FROM messaging_messagestream AS stream
+        WHERE message.id = $1 AND message.project_id = $2
+          AND stream.id = message.stream_id AND stream.state = 'open'
+          AND (message.state = 'queued' OR (message.state = 'deferred' AND message.next_attempt_at <= $3))
+        RETURNING message.attempts, message.first_attempt_at
+        """,
+    ),
+    "messaging_record_attempt": (
+        "(bigint, bigint, bigint, text, int, timestamptz, text, boolean, text, text, int, int)",
+        """
+        INSERT INTO messaging_messageattempt (
+            project_id, message_id, stream_id, channel, number, attempted_at, outcome, is_final, error,
+            provider_id, status_code, duration_ms
+        ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        """,
+    ),
+    "messaging_record_outcome": (
+        "(bigint, bigint, text, int, timestamptz, timestamptz, text, timestamptz, boolean, timestamptz)",
+        # Only while our claim holds (a sweep may have handed the message to another task): the
+        # claim time identifies it, and keeps the plan on the primary key instead of the partial
+        # index of all `sending` rows.
+        """
+        UPDATE messaging_message SET
+            state = $3, attempts = $4, first_attempt_at = $5, next_attempt_at = $6, last_error = $7,
+            sent_at = $8, recovered = $9, claimed_at = NULL
+        WHERE id = $1 AND project_id = $2 AND state = 'sending' AND claimed_at = $10
+        """,
+    ),
+}
+_CLAIM_SQL = "EXECUTE messaging_claim(%(id)s, %(project)s, %(now)s);"
+_RECORD_ATTEMPT_SQL = (
+    "EXECUTE messaging_record_attempt(%(project)s, %(a_message)s, %(a_stream)s, %(a_channel)s, %(a_number)s,"
+    " %(a_attempted_at)s, %(a_outcome)s, %(a_is_final)s, %(a_error)s, %(a_provider_id)s, %(a_status_code)s,"
+    " %(a_duration_ms)s);"
+)
+_RECORD_OUTCOME_SQL = (
+    "EXECUTE messaging_record_outcome(%(o_message)s, %(project)s, %(o_state)s, %(o_attempts)s,"
+    " %(o_first_attempt_at)s, %(o_next_attempt_at)s, %(o_last_error)s, %(o_sent_at)s, %(o_recovered)s,"
+    " %(o_claimed_at)s);"
+)
+_prepared_on = threading.local()
 
-_RECORD_ATTEMPT_SQL = """
-INSERT INTO messaging_messageattempt (
-    project_id, message_id, stream_id, channel, number, attempted_at, outcome, is_final, error,
-    provider_id, status_code, duration_ms
-) VALUES (
-    %(project)s, %(a_message)s, %(a_stream)s, %(a_channel)s, %(a_number)s, %(a_attempted_at)s,
-    %(a_outcome)s, %(a_is_final)s, %(a_error)s, %(a_provider_id)s, %(a_status_code)s, %(a_duration_ms)s
-);
-"""
 
-_RECORD_OUTCOME_SQL = """
+def _prepare_statements() -> None:
+    """Prepare the per-message statements on this thread's connection, once per connection.
+
+    Prepared statements belong to the session and survive rollbacks; a new connection (after a
+    reconnect) is a new object, so it is prepared again.
+    """
+    connection.ensure_connection()
+    raw = connection.connection
+    if getattr(_prepared_on, "connection", None) is raw:
+        return
+    with raw.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'messaging_%'")
+        existing = {name for (name,) in cursor.fetchall()}
+        for name, (types, sql) in _PREPARED_STATEMENTS.items():
+            if name not in existing:
+                cursor.execute(f"PREPARE {name} {types} AS {sql}")
+    _prepared_on.connection = raw
+
+
+_OUTCOME_SQL = """
 UPDATE messaging_message SET
     state = %(o_state)s, attempts = %(o_attempts)s, first_attempt_at = %(o_first_attempt_at)s,
     next_attempt_at = %(o_next_attempt_at)s, last_error = %(o_last_error)s, sent_at = %(o_sent_at)s,
@@ -72,9 +123,11 @@ UPDATE messaging_message AS message SET
     next_attempt_at = outcome.next_attempt_at, last_error = outcome.last_error,
     sent_at = outcome.sent_at, recovered = outcome.recovered, claimed_at = NULL
 FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::text[],
-            %s::timestamptz[], %s::bool[])
-     AS outcome(id, state, attempts, first_attempt_at, next_attempt_at, last_error, sent_at, recovered)
+            %s::timestamptz[], %s::bool[], %s::timestamptz[])
+     AS outcome(id, state, attempts, first_attempt_at, next_attempt_at, last_error, sent_at, recovered,
+                claimed_at)
 WHERE message.id = outcome.id AND message.project_id = %s AND message.state = 'sending'
+  AND message.claimed_at = outcome.claimed_at
 """
 
 
@@ -89,6 +142,7 @@ class MessageOutcome:
     sent_at: datetime | None = None
     recovered: bool = False
     attempt: MessageAttempt | None = None
+    claimed_at: datetime | None = None
 
 
 @dataclass
@@ -123,7 +177,13 @@ class OutcomeRecorder:
     ) -> None:
         number = attempts_before + 1
         first_attempt_at = first_attempt_at or attempted_at
-        result = MessageOutcome(message=message, state="", attempts=number, first_attempt_at=first_attempt_at)
+        result = MessageOutcome(
+            message=message,
+            state="",
+            attempts=number,
+            first_attempt_at=first_attempt_at,
+            claimed_at=attempted_at,
+        )
         is_final = False
         if isinstance(outcome, Sent):
             result.state, result.sent_at = Message.State.SENT, attempted_at
@@ -166,7 +226,9 @@ class OutcomeRecorder:
         )
         self.pending.append(result)
 
-    def add_skip(self, message: Message, reason: str, *, attempts_before: int, first_attempt_at) -> None:
+    def add_skip(
+        self, message: Message, reason: str, *, attempts_before: int, first_attempt_at, claimed_at: datetime
+    ) -> None:
         self.report.skipped += 1
         self.pending.append(
             MessageOutcome(
@@ -175,6 +237,7 @@ class OutcomeRecorder:
                 attempts=attempts_before,
                 first_attempt_at=first_attempt_at,
                 last_error=reason,
+                claimed_at=claimed_at,
             )
         )
 
@@ -220,6 +283,7 @@ class OutcomeRecorder:
                         [o.last_error for o in pending],
                         [o.sent_at for o in pending],
                         [o.recovered for o in pending],
+                        [o.claimed_at for o in pending],
                         self.project.pk,
                     ],
                 )
@@ -279,6 +343,7 @@ def _outcome_params(outcome: MessageOutcome) -> dict:
         "o_last_error": outcome.last_error,
         "o_sent_at": outcome.sent_at,
         "o_recovered": outcome.recovered,
+        "o_claimed_at": outcome.claimed_at,
     }
 
 
@@ -297,12 +362,18 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
             channel=channel,
             state__in=[Message.State.QUEUED, Message.State.DEFERRED],
         )
-        .select_related("customer", "template", "stream")
+        .select_related("customer")
         .order_by("pk")
     )
     if not candidates:
         return report
+    # A batch shares a few templates and streams: load each once, not once per message.
+    templates = MessageTemplate.objects.for_project(project).in_bulk({m.template_id for m in candidates})
+    streams = MessageStream.objects.for_project(project).in_bulk({m.stream_id for m in candidates})
+    for message in candidates:
+        message.template, message.stream = templates[message.template_id], streams[message.stream_id]
     batch = plugin.prepare(project=project, messages=candidates)
+    _prepare_statements()
     recorder = OutcomeRecorder(project=project, channel=plugin, batch=batch, report=report)
     try:
         for message in candidates:
@@ -315,7 +386,11 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
             skip_reason = plugin.skip_reason(message, batch)
             if skip_reason:
                 recorder.add_skip(
-                    message, skip_reason, attempts_before=attempts_before, first_attempt_at=first_attempt_at
+                    message,
+                    skip_reason,
+                    attempts_before=attempts_before,
+                    first_attempt_at=first_attempt_at,
+                    claimed_at=now,
                 )
                 continue
             started = time.monotonic()

@@ -138,9 +138,16 @@ class MessageAttempt(TenantModel):
         TRANSIENT = "transient"  # deferred for a retry, or failed for good once retries ran out
         PERMANENT = "permanent"
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No database-level foreign keys on this append-only log: the delivery loop writes one row per
+    # message sent and the two referential checks cost more than the insert; rows are only written
+    # by delivery, for a message it holds, and deleted with it (Django's cascade).
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     # Copied from the message so per-stream, per-channel charts need no join.
-    stream = models.ForeignKey(MessageStream, on_delete=models.CASCADE, related_name="+", db_index=False)
+    stream = models.ForeignKey(
+        MessageStream, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     channel = models.CharField(max_length=20)
     number = models.PositiveSmallIntegerField()
     attempted_at = models.DateTimeField(default=timezone.now)
