@@ -187,8 +187,8 @@ class OutcomeRecorder:
         is_final = False
         if isinstance(outcome, Sent):
             result.state, result.sent_at = Message.State.SENT, attempted_at
-            # A failed attempt before this one (or before a replay) makes the message recovered.
-            result.recovered = attempts_before > 0 or bool(message.last_error)
+            # Every attempt before a success failed: a success after one makes the message recovered.
+            result.recovered = attempts_before > 0
             result.last_error = message.last_error
             attempt_outcome = MessageAttempt.Outcome.SENT
             self.report.sent += 1
@@ -197,7 +197,7 @@ class OutcomeRecorder:
             retry_at = None
             if not isinstance(outcome, PermanentFailure):
                 retry_at = self.channel.next_attempt_at(
-                    first_attempt_at=first_attempt_at, failed_attempts=number
+                    first_attempt_at=first_attempt_at, attempted_at=attempted_at
                 )
             if retry_at is not None:
                 result.state, result.next_attempt_at = Message.State.DEFERRED, max(retry_at, attempted_at)
@@ -289,11 +289,12 @@ class OutcomeRecorder:
                 )
             if any(o.state == Message.State.SENT for o in pending) and self.channel.wants_on_sent(self.batch):
                 self.channel.on_sent(batch=self.batch)
-            failures = [(o.message, o.last_error) for o in pending if o.state == Message.State.FAILED]
-            if failures:
-                self._final_failures(failures)
+            failed = [o for o in pending if o.state == Message.State.FAILED]
+            if failed:
+                self._final_failures(failed)
 
-    def _final_failures(self, failures: list[tuple[Message, str]]) -> None:
+    def _final_failures(self, failed: list[MessageOutcome]) -> None:
+        failures = [(o.message, o.last_error) for o in failed]
         self.channel.on_final_failures(batch=self.batch, failures=failures)
         publish_many(
             self.project,
@@ -309,9 +310,15 @@ class OutcomeRecorder:
         )
         if self.channel.final_failure_pauses_stream:
             reasons: dict[int, str] = {}
-            for message, error in failures:
+            for outcome in failed:
+                retried = (
+                    outcome.attempt is not None
+                    and outcome.attempt.outcome == MessageAttempt.Outcome.TRANSIENT
+                )
+                how = "failed after every retry" if retried else "could not be sent"
                 reasons.setdefault(
-                    message.stream_id, f"A {message.channel} message failed after every retry: {error}"
+                    outcome.message.stream_id,
+                    f"A {outcome.message.channel} message {how}: {outcome.last_error}",
                 )
             for stream_id, reason in reasons.items():
                 _pause_streams(project=self.project, stream_ids=[stream_id], reason=reason)

@@ -128,7 +128,7 @@ def message_stream_close(*, project: Project, stream: MessageStream, reason: str
 
 
 _REPLAY_FAILED_SQL = """
-UPDATE messaging_message SET state = 'queued', queued_at = %s, attempts = 0, first_attempt_at = NULL,
+UPDATE messaging_message SET state = 'queued', queued_at = %s, first_attempt_at = NULL,
     next_attempt_at = NULL
 WHERE project_id = %s AND stream_id = %s AND state = 'failed'
   AND (%s::timestamptz IS NULL OR queued_at >= %s)
@@ -218,6 +218,8 @@ def _check_parts(project: Project, stream: MessageStream, channel: str, template
         raise ValueError("The stream and the template must belong to the project.")
     if template.channel != channel:
         raise ValueError(f"A {template.channel} template cannot render {channel} messages.")
+    if stream.state == MessageStream.State.CLOSED:
+        raise ValueError(f"The stream of {stream.owner} is closed: it takes no new messages.")
 
 
 def _insert(

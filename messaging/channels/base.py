@@ -64,7 +64,7 @@ class Channel:
     name: str = ""
     # Seconds one provider call may take; a message `sending` for twice this long is reclaimed.
     timeout: float = 10.0
-    # Retry n happens retry_offsets[n - 1] after the first attempt; after the last, the message fails.
+    # Retries happen at these offsets after the first attempt; after the last, the message fails.
     retry_offsets: tuple[timedelta, ...] = exponential_offsets(timedelta(minutes=1), 7)
     # Whether a message failing for good pauses its stream (a broken endpoint fails every message;
     # one bad mailbox does not).
@@ -105,7 +105,14 @@ class Channel:
     def on_final_failures(self, *, batch: Batch, failures: list[tuple[Message, str]]) -> None:
         """React, inside the outcome transaction, to messages that failed for good."""
 
-    def next_attempt_at(self, *, first_attempt_at: datetime, failed_attempts: int) -> datetime | None:
-        if failed_attempts > len(self.retry_offsets):
-            return None
-        return first_attempt_at + self.retry_offsets[failed_attempts - 1]
+    def next_attempt_at(self, *, first_attempt_at: datetime, attempted_at: datetime) -> datetime | None:
+        """The first scheduled retry after `attempted_at`, or None when the schedule is over.
+
+        Counted in time from the first attempt, not in attempts, so a retry that ran late does not
+        push the rest of the schedule back, and a replay starts a fresh schedule.
+        """
+        elapsed = attempted_at - first_attempt_at
+        for offset in self.retry_offsets:
+            if offset > elapsed:
+                return first_attempt_at + offset
+        return None
