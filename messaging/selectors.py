@@ -54,3 +54,31 @@ def delivery_series(
         )
         .order_by("bucket", "channel")
     )
+
+
+def attempt_activity(
+    *,
+    project: Project,
+    stream: MessageStream,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    outcome: str | None = None,
+    before: tuple[datetime, int] | None = None,
+    limit: int = 50,
+) -> list[MessageAttempt]:
+    """Per-message outcomes, newest first, keyset-paged: pass the last row's
+    `(attempted_at, id)` as `before` for the next page. Each row carries its message and customer."""
+    attempts = MessageAttempt.objects.for_project(project).filter(stream=stream)
+    if since is not None:
+        attempts = attempts.filter(attempted_at__gte=since)
+    if until is not None:
+        attempts = attempts.filter(attempted_at__lt=until)
+    if outcome is not None:
+        attempts = attempts.filter(outcome=outcome)
+    if before is not None:
+        attempts = attempts.filter(
+            Q(attempted_at__lt=before[0]) | Q(attempted_at=before[0], pk__lt=before[1])
+        )
+    return list(
+        attempts.select_related("message", "message__customer").order_by("-attempted_at", "-pk")[:limit]
+    )
