@@ -32,6 +32,7 @@ app.conf.task_routes = {
     "messaging.tasks.deliver_sms": {"queue": "delivery.sms"},
     "messaging.tasks.deliver_webhook": {"queue": "delivery.webhook"},
     "messaging.tasks.deliver_integration": {"queue": "delivery.integrations"},
+    "messaging.tasks.sweep_messages": {"queue": "events"},
 }
 app.conf.beat_schedule = {
     "relay-undispatched-events": {"task": "eventbus.tasks.relay_undispatched_events", "schedule": 10.0},
@@ -43,5 +44,6 @@ app.conf.beat_schedule = {
     },
     "claim-due-distributions": {"task": "distributions.tasks.claim_due_distributions", "schedule": 15.0},
     "end-closed-distributions": {"task": "distributions.tasks.end_closed_distributions", "schedule": 60.0},
+    "sweep-messages": {"task": "messaging.tasks.sweep_messages", "schedule": 15.0},
 }
 app.autodiscover_tasks()

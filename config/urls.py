@@ -42,6 +42,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("distributions/", include("distributions.urls")),
+    path("sandbox/", include("webhooks_out.urls")),
     path("", include("tenancy.urls")),
 ]
 

@@ -1,1 +1,168 @@
-"""Models arrive with the issue that builds this app."""
+"""Messages, their attempts, the streams that own them, and the template versions they render.
+
+Messaging knows nothing of distributions: a distribution owns a `MessageStream` (its `owner` label
+reads `distribution:<public id>`) and delivery only asks the stream whether it is open. Message rows
+stay narrow (no rendered bodies): a message points at the immutable template version it renders and
+carries the few per-customer values (the code, the publication, the event) in `variables`.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from tenancy.scoping import TenantModel
+
+
+class MessageStream(TenantModel):
+    """Everything one owner (a distribution) sends; pausing it holds whatever has not gone yet."""
+
+    class State(models.TextChoices):
+        OPEN = "open"
+        PAUSED = "paused"
+        CLOSED = "closed"
+
+    public_id = models.CharField(max_length=40, editable=False)
+    owner = models.CharField(max_length=100)  # "<object>:<public id>", e.g. "distribution:distr_…"
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    paused_reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "public_id"], name="stream_unique_public_id"),
+            models.UniqueConstraint(fields=["project", "owner"], name="stream_unique_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} ({self.state})"
+
+    @property
+    def owner_object(self) -> str:
+        return self.owner.partition(":")[0]
+
+    @property
+    def owner_id(self) -> str:
+        return self.owner.partition(":")[2]
+
+
+class MessageTemplate(TenantModel):
+    """One saved version of a channel's template: immutable, so a message can say what it rendered.
+
+    `content` is the channel's design (for a webhook: endpoint, event name, payload mapping, raw
+    flag); the channel validates it, variables included, when the version is created.
+    """
+
+    public_id = models.CharField(max_length=40, editable=False)
+    channel = models.CharField(max_length=20)
+    content = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "public_id"], name="template_unique_public_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} template {self.public_id}"
+
+
+class Message(TenantModel):
+    """One customer's message on one channel for one cause; its public id is the delivery key."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        DEFERRED = "deferred"  # waiting for `next_attempt_at`: a retry, quiet hours or a rate limit
+        SENDING = "sending"  # claimed by a delivery task
+        SENT = "sent"
+        FAILED = "failed"  # for good, with `last_error`
+        SKIPPED = "skipped"  # with `last_error` saying why (no address, unsubscribed, canceled)
+        BLOCKED_LIMIT = "blocked_limit"
+
+    public_id = models.CharField(max_length=40, editable=False)
+    stream = models.ForeignKey(MessageStream, on_delete=models.CASCADE, related_name="+", db_index=False)
+    channel = models.CharField(max_length=20)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    cause_key = models.CharField(max_length=80)
+    template = models.ForeignKey(MessageTemplate, on_delete=models.PROTECT, related_name="+", db_index=False)
+    variables = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    # Recorded attempts only: a claim lost to a crash is not an attempt.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    recovered = models.BooleanField(default=False)  # sent after at least one failed attempt
+    created_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "public_id"], name="message_unique_public_id"),
+            # The idempotency key of materialisation: re-running a step creates no second message.
+            models.UniqueConstraint(
+                fields=["project", "stream", "channel", "customer", "cause_key"], name="message_unique_cause"
+            ),
+        ]
+        indexes = [
+            # Analytics and the stream's lists: counts per state and channel, newest first.
+            models.Index(fields=["project", "stream", "state", "channel"], name="message_stream_state"),
+            models.Index(fields=["project", "customer"], name="message_customer"),
+            # The beat sweeps read only the rows they may act on; partial indexes keep them small.
+            models.Index(
+                fields=["project", "next_attempt_at"],
+                name="message_due_deferred",
+                condition=Q(state="deferred"),
+            ),
+            models.Index(
+                fields=["project", "claimed_at"], name="message_sending", condition=Q(state="sending")
+            ),
+            models.Index(fields=["project", "queued_at"], name="message_queued", condition=Q(state="queued")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} message {self.public_id} ({self.state})"
+
+
+class MessageAttempt(TenantModel):
+    """One delivery attempt of one message, for every channel: what analytics and activity read."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent"
+        TRANSIENT = "transient"  # deferred for a retry, or failed for good once retries ran out
+        PERMANENT = "permanent"
+
+    # No database-level foreign keys on this append-only log: the delivery loop writes one row per
+    # message sent and the two referential checks cost more than the insert; rows are only written
+    # by delivery, for a message it holds, and deleted with it (Django's cascade).
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    # Copied from the message so per-stream, per-channel charts need no join.
+    stream = models.ForeignKey(
+        MessageStream, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    channel = models.CharField(max_length=20)
+    number = models.PositiveSmallIntegerField()
+    attempted_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    is_final = models.BooleanField(default=False)  # the message failed for good with this attempt
+    error = models.TextField(blank=True, default="")
+    provider_id = models.CharField(max_length=200, blank=True, default="")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "stream", "attempted_at"], name="attempt_stream_time"),
+            models.Index(fields=["project", "message", "number"], name="attempt_message"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of message {self.message_id}: {self.outcome}"

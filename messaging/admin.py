@@ -1,0 +1,40 @@
+"""Messages are a delivery record: operators may read them, not edit them (superusers only)."""
+
+from django.contrib import admin
+
+from eventbus.admin import ReadOnlyAdmin
+from messaging.models import Message, MessageAttempt, MessageStream
+
+
+@admin.register(MessageStream)
+class MessageStreamAdmin(ReadOnlyAdmin):
+    list_display = ["public_id", "owner", "project", "state", "paused_reason", "updated_at"]
+    list_filter = ["state"]
+    search_fields = ["=public_id", "=owner"]
+    list_select_related = ["project"]
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = [
+        "public_id",
+        "channel",
+        "state",
+        "attempts",
+        "recovered",
+        "project",
+        "queued_at",
+        "sent_at",
+    ]
+    list_filter = ["state", "channel"]
+    search_fields = ["=public_id", "=cause_key"]
+    list_select_related = ["project"]
+    raw_id_fields = ["customer", "stream", "template"]
+
+
+@admin.register(MessageAttempt)
+class MessageAttemptAdmin(ReadOnlyAdmin):
+    list_display = ["message", "number", "outcome", "status_code", "duration_ms", "attempted_at", "error"]
+    list_filter = ["outcome"]
+    list_select_related = ["message"]
+    raw_id_fields = ["message", "stream"]

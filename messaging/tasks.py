@@ -1,0 +1,39 @@
+"""Delivery tasks (one per channel queue, routed by name in config/celery.py) and the beat sweep."""
+
+from celery import shared_task
+
+from messaging import delivery, sweeps
+from tenancy.models import Project
+
+
+def _deliver(project_id: int, channel: str, message_ids: list[int]) -> dict[str, int]:
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:  # deleted meanwhile, messages with it
+        return {}
+    report = delivery.messages_deliver(project=project, channel=channel, message_ids=message_ids)
+    return vars(report)
+
+
+@shared_task(name="messaging.tasks.deliver_webhook")
+def deliver_webhook(project_id: int, channel: str, message_ids: list[int]) -> dict[str, int]:
+    return _deliver(project_id, channel, message_ids)
+
+
+@shared_task(name="messaging.tasks.deliver_email")
+def deliver_email(project_id: int, channel: str, message_ids: list[int]) -> dict[str, int]:
+    return _deliver(project_id, channel, message_ids)
+
+
+@shared_task(name="messaging.tasks.deliver_sms")
+def deliver_sms(project_id: int, channel: str, message_ids: list[int]) -> dict[str, int]:
+    return _deliver(project_id, channel, message_ids)
+
+
+@shared_task(name="messaging.tasks.deliver_integration")
+def deliver_integration(project_id: int, channel: str, message_ids: list[int]) -> dict[str, int]:
+    return _deliver(project_id, channel, message_ids)
+
+
+@shared_task(name="messaging.tasks.sweep_messages")
+def sweep_messages() -> dict[str, int]:
+    return sweeps.messages_sweep()
