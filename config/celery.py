@@ -45,5 +45,9 @@ app.conf.beat_schedule = {
     "claim-due-distributions": {"task": "distributions.tasks.claim_due_distributions", "schedule": 15.0},
     "end-closed-distributions": {"task": "distributions.tasks.end_closed_distributions", "schedule": 60.0},
     "sweep-messages": {"task": "messaging.tasks.sweep_messages", "schedule": 15.0},
+    "sweep-sending-distributions": {
+        "task": "distributions.tasks.sweep_sending_distributions",
+        "schedule": 15.0,
+    },
 }
 app.autodiscover_tasks()

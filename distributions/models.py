@@ -83,6 +83,9 @@ class Distribution(TenantModel):
     paused_from = models.CharField(max_length=20, choices=DistributionStatus.choices, blank=True, default="")
     # The messaging stream that owns this distribution's messages; created on the first send.
     stream_public_id = models.CharField(max_length=40, blank=True, default="")
+    # Manual only: when every audience member's messages were created (the sweep re-runs an
+    # interrupted materialisation while this is empty).
+    materialised_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -151,6 +154,16 @@ class DistributionChannel(TenantModel):
     settings = models.JSONField(default=dict, blank=True)
     template = models.JSONField(default=dict, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    # The messaging template version its messages render, saved on Save & Send and on each later
+    # edit (empty for a channel messaging cannot deliver yet).
+    message_template = models.ForeignKey(
+        "messaging.MessageTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         ordering = ["position", "pk"]
@@ -176,6 +189,8 @@ class ActivityKind(models.TextChoices):
     RESUMED = "resumed", "Resumed"
     ENDED = "ended", "Ended"
     ARCHIVED = "archived", "Deleted"
+    MATERIALISED = "materialised", "Messages created"
+    FAILED = "failed", "Failed"
 
 
 class DistributionActivity(TenantModel):

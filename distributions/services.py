@@ -31,6 +31,14 @@ from distributions.models import (
 from distributions.validation import Configuration, Problem, completeness_problems, configuration_problems
 from eventbus.cause import current_cause
 from eventbus.services import publish
+from messaging.models import MessageStream
+from messaging.services import (
+    message_stream_close,
+    message_stream_open,
+    message_stream_pause,
+    message_stream_replay_failed,
+    message_stream_resume,
+)
 from tenancy.ids import new_public_id
 from tenancy.models import Project
 
@@ -104,9 +112,54 @@ def _record(
     )
 
 
+# Other distribution modules (sending, handlers) record their activity lines the same way.
+def record_activity(
+    project: Project,
+    distribution: Distribution,
+    kind: ActivityKind,
+    message: str,
+    *,
+    data: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> None:
+    _record(project, distribution, kind, message, data=data, now=now)
+
+
 def _locked(project: Project, distribution: Distribution) -> Distribution:
     """The row again, locked for this transaction: transitions never act on a stale status."""
     return Distribution.objects.for_project(project).select_for_update().get(pk=distribution.pk)
+
+
+def stream_owner(distribution: Distribution) -> str:
+    return f"distribution:{distribution.public_id}"
+
+
+def distribution_stream_open(*, project: Project, distribution: Distribution) -> MessageStream:
+    """The distribution's message stream, opened (and remembered) the first time it sends or goes live."""
+    stream = message_stream_open(project=project, owner=stream_owner(distribution))
+    if distribution.stream_public_id != stream.public_id:
+        distribution.stream_public_id = stream.public_id
+        Distribution.objects.for_project(project).filter(pk=distribution.pk).update(
+            stream_public_id=stream.public_id
+        )
+    return stream
+
+
+def stream_of(project: Project, distribution: Distribution) -> MessageStream | None:
+    if not distribution.stream_public_id:
+        return None
+    return MessageStream.objects.for_project(project).filter(public_id=distribution.stream_public_id).first()
+
+
+def _prepare_channels(project: Project, distribution: Distribution) -> None:
+    """Save the channels' template versions; refuse (rolling everything back) when one cannot be."""
+    from distributions.channels import channels_prepare
+
+    problems = channels_prepare(project=project, distribution=distribution)
+    if problems:
+        raise DistributionRefused.listing(
+            "distribution_incomplete", "The distribution's channels cannot be used", problems
+        )
 
 
 # --- Configuration ---------------------------------------------------------------------------------
@@ -261,6 +314,9 @@ def distribution_update(
                 missing,
             )
     _store(project, distribution, config, channels_changed="channels" in fields)
+    if not is_draft and ({"channels", "action", "trigger"} & set(fields)):
+        # Later messages render the edit; those already created keep their version.
+        _prepare_channels(project, distribution)
     changed = sorted(name for name in fields if name in CONFIG_FIELDS)
     _record(
         project,
@@ -295,6 +351,7 @@ def distribution_send(
         raise DistributionRefused.listing(
             "distribution_incomplete", "The distribution cannot be sent yet", problems
         )
+    _prepare_channels(project, distribution)
     now = timezone.now()
     distribution.updated_at = now
     if distribution.is_manual:
@@ -314,6 +371,7 @@ def distribution_send(
     else:
         distribution.status = DistributionStatus.LIVE
         distribution.save(update_fields=["status", "updated_at"])
+        distribution_stream_open(project=project, distribution=distribution)
         _record(project, distribution, ActivityKind.LIVE, "Set live.", by=by)
     return distribution
 
@@ -350,7 +408,9 @@ def distribution_pause(
     distribution.paused_reason = reason
     distribution.updated_at = timezone.now()
     distribution.save(update_fields=["status", "paused_from", "paused_reason", "updated_at"])
-    # After merge: set the messaging stream (stream_public_id) to paused in this transaction.
+    stream = stream_of(project, distribution)
+    if stream is not None:
+        message_stream_pause(project=project, stream=stream, reason=reason)
     _record(
         project,
         distribution,
@@ -364,9 +424,16 @@ def distribution_pause(
 
 @transaction.atomic
 def distribution_resume(
-    *, project: Project, distribution: Distribution, by: AbstractBaseUser | None = None
+    *,
+    project: Project,
+    distribution: Distribution,
+    by: AbstractBaseUser | None = None,
+    replay_failed: bool = False,
 ) -> Distribution:
-    """Back to the state the pause interrupted; an automatic one whose time frame closed meanwhile ends."""
+    """Back to the state the pause interrupted; an automatic one whose time frame closed meanwhile ends.
+
+    What the pause held goes out now; with `replay_failed`, so do the messages that failed for good
+    (e.g. while a webhook endpoint was down), their retry schedule starting over."""
     distribution = _locked(project, distribution)
     if distribution.status != DistributionStatus.PAUSED:
         raise _invalid_state(distribution, "only a paused distribution can be resumed")
@@ -377,8 +444,21 @@ def distribution_resume(
     distribution.paused_reason = ""
     distribution.updated_at = now
     distribution.save(update_fields=["status", "paused_from", "paused_reason", "updated_at"])
-    # After merge: set the messaging stream back to open (and offer the replay of failed webhooks).
-    _record(project, distribution, ActivityKind.RESUMED, f"Resumed: {back_to.label.lower()} again.", by=by)
+    stream = stream_of(project, distribution)
+    replayed = 0
+    if stream is not None:
+        message_stream_resume(project=project, stream=stream)
+        if replay_failed:
+            replayed = message_stream_replay_failed(project=project, stream=stream)
+    _record(
+        project,
+        distribution,
+        ActivityKind.RESUMED,
+        f"Resumed: {back_to.label.lower()} again."
+        + (f" {replayed} failed messages sent again." if replay_failed else ""),
+        by=by,
+        data={"replayed": replayed} if replay_failed else None,
+    )
     if (
         back_to == DistributionStatus.LIVE
         and distribution.live_until is not None
@@ -400,7 +480,9 @@ def distribution_delete(
     distribution.status = DistributionStatus.ARCHIVED
     distribution.updated_at = timezone.now()
     distribution.save(update_fields=["status", "updated_at"])
-    # After merge: close the messaging stream, so nothing still queued goes out.
+    stream = stream_of(project, distribution)
+    if stream is not None:
+        message_stream_close(project=project, stream=stream, reason="the distribution was deleted")
     _record(
         project,
         distribution,

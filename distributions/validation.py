@@ -241,11 +241,14 @@ def completeness_problems(project: Project, config: Configuration) -> list[Probl
         found = catalogue.channel(entry.get("kind"))
         if found is None:
             continue
-        problems.extend(
-            Problem(f".channels[{index}].settings.{name}", "is required")
-            for name in found.required_settings
-            if not (entry.get("settings") or {}).get(name)
-        )
+        settings = entry.get("settings") or {}
+        # A webhook names a saved endpoint or a URL (an endpoint is created for it on Save & Send).
+        if not (found.key == "webhook" and settings.get("endpoint")):
+            problems.extend(
+                Problem(f".channels[{index}].settings.{name}", "is required")
+                for name in found.required_settings
+                if not settings.get(name)
+            )
         problems.extend(
             Problem(f".channels[{index}].template.{name}", "is required")
             for name in found.required_template

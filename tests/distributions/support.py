@@ -9,7 +9,7 @@ from typing import Any
 from distributions.models import Distribution, DistributionActivity, DistributionChannel
 from tests.campaigns.support import campaigns_state
 
-WEBHOOK = {"kind": "webhook", "settings": {"url": "https://hooks.example.com/in"}}
+WEBHOOK = {"kind": "webhook", "settings": {"url": "https://93.184.216.34/in"}}
 EMAIL = {"kind": "email", "template": {"subject": "Hello {{customer.name}}", "body": "Your code: {{code}}"}}
 SMS = {"kind": "sms", "template": {"body": "Your code: {{code}}"}}
 

@@ -32,6 +32,7 @@ def test_the_beat_schedule_names_registered_distribution_tasks_on_the_distributi
     assert DISTRIBUTION_TASKS == {
         "distributions.tasks.claim_due_distributions",
         "distributions.tasks.end_closed_distributions",
+        "distributions.tasks.sweep_sending_distributions",
     }
     for name in DISTRIBUTION_TASKS:
         assert name in app.tasks

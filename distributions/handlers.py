@@ -1,0 +1,217 @@
+"""Event-bus handlers: automatic distributions reacting to events, and delivery pausing a distribution.
+
+The automatic handler runs at order 20, after segment membership (10), so a validation rule's
+segment condition sees the membership the same event produced. Per event it reads the project's
+live distributions for the event's type (a partial index), keeps those whose time frame, trigger
+parameters and validation rule accept the event, and creates the customer's messages keyed by the
+event's public id: a redelivered event creates nothing twice, and publishes no second code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from campaigns.models import Campaign, ValidationRule
+from campaigns.publications import PublicationRefused, publish_codes
+from campaigns.validation_rules.evaluator import RuleContext, validation_rule_evaluate
+from customers.models import Customer, Order
+from distributions import catalogue, services
+from distributions.catalogue import ParameterKind
+from distributions.models import Distribution
+from distributions.sending import ADDRESS_OF_CHANNEL, deliverable_channels, static_variables
+from eventbus.cause import Cause
+from eventbus.models import DomainEvent
+from eventbus.registry import handles
+from messaging.models import MessageStream
+from messaging.services import MESSAGE_FAILED, STREAM_PAUSED, MessageRow, messages_enqueue
+
+logger = logging.getLogger(__name__)
+
+AUTOMATIC_EVENT_TYPES = sorted(t.event_type for t in catalogue.TRIGGERS if t.mode == catalogue.Mode.AUTOMATIC)
+CAMPAIGN_KINDS = (ParameterKind.CAMPAIGN, ParameterKind.LOYALTY_CAMPAIGN)
+
+
+# --- What an event says --------------------------------------------------------------------------
+
+
+def _order_of(event: DomainEvent) -> Order | None:
+    public_id = (event.refs or {}).get("order")
+    if not public_id:
+        return None
+    return Order.objects.for_project(event.project).filter(public_id=public_id).first()
+
+
+def event_variables(event: DomainEvent, order: Order | None) -> dict[str, Any]:
+    """The template variables an event supplies (credits, points, code, order...), by its type."""
+    refs, data = event.refs or {}, event.data or {}
+    variables: dict[str, Any] = {
+        "event.id": event.public_id,
+        "event.type": event.type,
+        "event.created_at": event.created_at.isoformat(),
+    }
+    if refs.get("campaign"):
+        variables["campaign.id"] = refs["campaign"]
+    if order is not None:
+        variables["order.id"] = order.public_id
+        variables["order.amount"] = order.amount
+    if event.type == "customer.voucher.gift.balance_added":
+        variables["gift.credits_added"] = data.get("amount")
+        variables["gift.balance"] = data.get("balance")
+    if event.type in ("customer.voucher.loyalty_card.points_added", "customer.rewarded.loyalty_points"):
+        variables["loyalty.points_added"] = data.get("points", data.get("amount"))
+        variables["loyalty.points_balance"] = data.get("balance")
+    if data.get("tier"):
+        variables["loyalty.tier"] = data["tier"]
+    if data.get("reward"):
+        reward = data["reward"]
+        variables["reward.name"] = reward.get("name") if isinstance(reward, dict) else reward
+    code = data.get("voucher_code") or data.get("code")
+    if code:
+        variables["voucher.code"] = code
+    if event.type == "customer.referred":
+        variables["referral.reward"] = data.get("reward")
+    return {name: value for name, value in variables.items() if value is not None}
+
+
+def _parameter_matches(parameter: catalogue.Parameter, value: Any, event: DomainEvent) -> bool:
+    refs, data = event.refs or {}, event.data or {}
+    if parameter.kind in CAMPAIGN_KINDS:
+        return refs.get("campaign") == value
+    if parameter.kind == ParameterKind.SEGMENT:
+        return refs.get("segment") == value
+    if parameter.kind == ParameterKind.LOYALTY_TIER:
+        return value in (refs.get("tier"), refs.get("loyalty_tier"), data.get("tier"))
+    if parameter.kind == ParameterKind.CUSTOM_EVENT_NAME:
+        return data.get("event") == value
+    return True  # the validation rule is checked on its own, with the event's context
+
+
+def trigger_accepts(distribution: Distribution, event: DomainEvent, order: Order | None) -> bool:
+    trigger = catalogue.trigger(distribution.trigger_key)
+    if trigger is None or trigger.event_type != event.type:
+        return False
+    if not distribution.is_in_time_frame(event.created_at):
+        return False
+    params = distribution.trigger_params or {}
+    for parameter in trigger.parameters:
+        value = params.get(parameter.name)
+        if value not in (None, "") and not _parameter_matches(parameter, value, event):
+            return False
+    rule_id = params.get("validation_rule")
+    if not rule_id:
+        return True
+    rule = ValidationRule.objects.for_project(event.project).filter(public_id=rule_id).first()
+    if rule is None:  # deleted since: a condition that cannot be checked does not hold
+        return False
+    is_custom_event = event.type == "customer.custom_event"
+    context = RuleContext(
+        customer=event.customer,
+        order=order,
+        custom_event_metadata=(event.data or {}).get("metadata") if is_custom_event else None,
+    )
+    return validation_rule_evaluate(project=event.project, rule=rule, context=context).passed
+
+
+# --- Reacting -------------------------------------------------------------------------------------
+
+
+def _code_for(distribution: Distribution, event: DomainEvent) -> tuple[dict[str, Any], str]:
+    """Publish the customer's code for this event (or find the one published before)."""
+    project = event.project
+    campaign = (
+        Campaign.objects.for_project(project)
+        .filter(public_id=(distribution.action_params or {}).get("campaign") or "")
+        .first()
+    )
+    if campaign is None:
+        return {}, "no_code"
+    try:
+        codes = publish_codes(
+            project=project,
+            campaign=campaign,
+            customer_ids=[event.customer_id],
+            cause_key=event.public_id,
+            distribution_id=distribution.pk,
+            cause=Cause.distribution(distribution.public_id),
+        )
+    except PublicationRefused as error:
+        logger.warning("Distribution %s published no code: %s", distribution.public_id, error.details)
+        return {}, "no_code"
+    code = codes.get(event.customer_id)
+    return ({"voucher.code": code}, "") if code else ({}, "no_code")
+
+
+def distribution_react(*, distribution: Distribution, event: DomainEvent, order: Order | None) -> int:
+    """Create the event's customer's messages on each channel; returns how many were created."""
+    project = event.project
+    channels = deliverable_channels(project, distribution)
+    if not channels:
+        return 0
+    customer: Customer = event.customer
+    variables = {**static_variables(project, distribution), **event_variables(event, order)}
+    skip = ""
+    if distribution.action_key == "publish_codes":
+        reachable = any(
+            c.kind not in ADDRESS_OF_CHANNEL or getattr(customer, ADDRESS_OF_CHANNEL[c.kind])
+            for c in channels
+        )
+        if reachable:
+            code_variables, skip = _code_for(distribution, event)
+            variables.update(code_variables)
+    variables = json.loads(json.dumps(variables, default=str))
+    stream = services.distribution_stream_open(project=project, distribution=distribution)
+    created = 0
+    for channel in channels:
+        address = ADDRESS_OF_CHANNEL.get(channel.kind)
+        reason = skip or (f"no_{address}" if address and not getattr(customer, address) else "")
+        result = messages_enqueue(
+            project=project,
+            stream=stream,
+            channel=channel.kind,
+            template=channel.message_template,
+            rows=[MessageRow(customer.pk, event.public_id, variables, reason)],
+        )
+        created += result.created
+    return created
+
+
+@handles(AUTOMATIC_EVENT_TYPES, order=20)
+def react_to_event(event: DomainEvent) -> None:
+    """Every live distribution whose trigger accepts the event creates the customer's messages."""
+    if event.customer_id is None:
+        return
+    caused_by = (event.cause or {}).get("distribution_id")
+    live = Distribution.objects.for_project(event.project).live_for_event_type(event.type)
+    # A distribution never reacts to an event it caused.
+    distributions = [d for d in live.order_by("pk") if d.public_id != caused_by]
+    if not distributions:
+        return
+    order = _order_of(event)
+    for distribution in distributions:
+        if trigger_accepts(distribution, event, order):
+            distribution_react(distribution=distribution, event=event, order=order)
+
+
+# --- Delivery pausing a distribution ------------------------------------------------------------
+
+
+@handles([STREAM_PAUSED, MESSAGE_FAILED], order=20)
+def pause_on_stream_paused(event: DomainEvent) -> None:
+    """A message failed for good and delivery paused the stream: the distribution pauses too, saying
+    why, so that setting it live again is the marketer's decision (with a replay of what failed)."""
+    owner = (event.data or {}).get("owner") or ""
+    kind, _, public_id = owner.partition(":")
+    if kind != "distribution":
+        return
+    project = event.project
+    stream = MessageStream.objects.for_project(project).filter(owner=owner).first()
+    # Resumed meanwhile (or paused by the distribution itself, which is then already paused).
+    if stream is None or stream.state != MessageStream.State.PAUSED:
+        return
+    distribution = Distribution.objects.for_project(project).filter(public_id=public_id).first()
+    if distribution is None or distribution.status not in services.PAUSABLE:
+        return
+    reason = stream.paused_reason or (event.data or {}).get("error") or "A message failed for good."
+    services.distribution_pause(project=project, distribution=distribution, reason=reason)
