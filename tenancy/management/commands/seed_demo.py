@@ -11,14 +11,18 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns.demo_promotions import seed_promotions
+from campaigns.demo_redemptions import seed_redemptions
 from campaigns.models import Campaign, CodeGenerationJob
 from campaigns.services import campaign_create, code_generation_run
 from customers.bulk import apply_rows
 from customers.models import Customer, CustomEvent, EventDefinition, Order
 from customers.orders import refresh_orders_summary
+from distributions.demo import seed_distributions
 from tenancy.ids import new_public_id
 from tenancy.models import ApiKey, Membership, Project, Role
 from tenancy.services import api_key_create, api_key_revoke, project_create, user_get_or_create
+from webhooks_out.services import seed_webhooks
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "owner@demo.example"
@@ -218,10 +222,16 @@ class Command(BaseCommand):
         created, updated = apply_rows(project=project, rows=demo_customers(customers))
         orders_created, events_created = seed_history(project)
         campaigns_created = seed_campaigns(project)
+        seed_promotions(project)
+        redemptions = seed_redemptions(project)
+        seed_webhooks(project)
+        distributions = seed_distributions(project)
         self.stdout.write(f"Demo project: {project.name} (slug {project.slug})")
         self.stdout.write(f"Customers: {created} created, {updated} updated")
         self.stdout.write(f"History: {orders_created} orders and {events_created} custom events added")
         self.stdout.write(f"Campaigns added: {', '.join(campaigns_created) or 'none'}")
+        self.stdout.write(f"Redemptions and referrals: {redemptions}")
+        self.stdout.write(f"Distributions: {', '.join(d.name for d in distributions)}")
         self.stdout.write(f"Login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
         self.stdout.write(f"X-App-Id: {api_key.app_id}")
         self.stdout.write(f"X-App-Token: {token}")
