@@ -1,6 +1,7 @@
 from django.urls import path
 
 from campaigns.api import async_actions, promotions, redemptions, rules, views, vouchers_write
+from campaigns.api import distributions as campaign_distributions
 
 urlpatterns = [
     path("campaigns", views.CampaignCollectionApi.as_view(), name="campaign-collection"),
@@ -18,6 +19,11 @@ urlpatterns = [
         name="campaign-voucher-with-code",
     ),
     path("campaigns/<str:identifier>/import", views.CampaignImportApi.as_view(), name="campaign-import"),
+    path(
+        "campaigns/<str:identifier>/distributions",
+        campaign_distributions.CampaignDistributionsApi.as_view(),
+        name="campaign-distributions",
+    ),
     path("vouchers", views.VoucherCollectionApi.as_view(), name="voucher-collection"),
     path("vouchers/assets/<str:token>", views.voucher_asset, name="voucher-asset"),
     path("vouchers/<str:code>", views.VoucherItemApi.as_view(), name="voucher-item"),

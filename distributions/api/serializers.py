@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from distributions.catalogue import trigger as catalogue_trigger
 from distributions.models import Distribution, DistributionActivity
-from tenancy.api.fields import StrictCharField, StrictDictField, StrictSerializer
+from tenancy.api.fields import StrictBooleanField, StrictCharField, StrictDictField, StrictSerializer
 
 
 class KeyParamsInput(StrictSerializer):
@@ -36,6 +36,10 @@ class DistributionInput(StrictSerializer):
 
 class PauseInput(StrictSerializer):
     reason = StrictCharField(required=False, allow_blank=True, max_length=1000)
+
+
+class ResumeInput(StrictSerializer):
+    replay_failed = StrictBooleanField(required=False)
 
 
 def _time(value: Any) -> str | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from distributions.api import views
+from distributions.api import reports, views
 
 urlpatterns = [
     path("distributions", views.DistributionCollectionApi.as_view(), name="distribution-collection"),
@@ -22,12 +22,22 @@ urlpatterns = [
     ),
     path(
         "distributions/<str:public_id>/activity",
-        views.DistributionActivityApi.as_view(),
+        reports.DistributionActivityApi.as_view(),
         name="distribution-activity",
     ),
     path(
         "distributions/<str:public_id>/preflight",
         views.DistributionPreflightApi.as_view(),
         name="distribution-preflight",
+    ),
+    path(
+        "distributions/<str:public_id>/analytics",
+        reports.DistributionAnalyticsApi.as_view(),
+        name="distribution-analytics",
+    ),
+    path(
+        "distributions/<str:public_id>/messages",
+        reports.DistributionMessagesApi.as_view(),
+        name="distribution-messages",
     ),
 ]

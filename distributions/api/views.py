@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -18,20 +15,18 @@ from distributions import catalogue, services
 from distributions.api.serializers import (
     DistributionInput,
     PauseInput,
-    activity_object,
+    ResumeInput,
     distribution_object,
 )
 from distributions.models import (
-    ActivityKind,
     Distribution,
-    DistributionActivity,
     DistributionStatus,
 )
 from distributions.preflight import distribution_preflight
 from distributions.selectors import distribution_get
 from distributions.services import DistributionRefused
 from tenancy.api.errors import ApiError, invalid_query_params, not_found
-from tenancy.api.paging import MAX_LIMIT, int_param, list_envelope, page_of
+from tenancy.api.paging import list_envelope, page_of
 from tenancy.api.views import ProjectApiView
 from tenancy.models import Project
 
@@ -246,66 +241,13 @@ class DistributionPauseApi(_TransitionApi):
 class DistributionResumeApi(_TransitionApi):
     transition = services.distribution_resume
 
-    @extend_schema(operation_id="resume_distribution", request=None, responses=dict)
+    def arguments(self, request: Request) -> dict[str, Any]:
+        """`{"replay_failed": true}` also sends again what failed for good while it was live."""
+        return {"replay_failed": _valid(ResumeInput, request.data or {}).get("replay_failed", False)}
+
+    @extend_schema(operation_id="resume_distribution", request=ResumeInput, responses=dict)
     def post(self, request: Request, public_id: str) -> Response:
         return super().post(request, public_id)
-
-
-def encode_cursor(activity: DistributionActivity) -> str:
-    raw = f"{activity.created_at.isoformat()}|{activity.pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created_at, pk = raw.split("|")
-        moment = datetime.fromisoformat(created_at)
-        return moment, int(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise invalid_query_params("Query parameter starting_after is not a cursor this API gave.") from None
-
-
-class DistributionActivityApi(ProjectApiView):
-    @extend_schema(
-        operation_id="list_distribution_activity",
-        parameters=[
-            OpenApiParameter("limit", int),
-            OpenApiParameter("starting_after", str, description="The `next_cursor` of the previous page"),
-            OpenApiParameter("kind", str, enum=ActivityKind.values),
-            OpenApiParameter("created_at[before]", str),
-            OpenApiParameter("created_at[after]", str),
-        ],
-        responses=dict,
-    )
-    def get(self, request: Request, public_id: str) -> Response:
-        """Newest first, keyset-paged: each page is one index range scan, however deep."""
-        distribution = _access_distribution(self.project, public_id)
-        limit = int_param(request, "limit", default=20, minimum=1, maximum=MAX_LIMIT)
-        activities = DistributionActivity.objects.for_project(self.project).filter(distribution=distribution)
-        kind = request.query_params.get("kind")
-        if kind:
-            if kind not in ActivityKind.values:
-                raise invalid_query_params(
-                    f"Query parameter kind must be one of {', '.join(ActivityKind.values)}."
-                )
-            activities = activities.filter(kind=kind)
-        activities = _created_range(request, activities)
-        cursor = request.query_params.get("starting_after")
-        if cursor:
-            created_at, pk = decode_cursor(cursor)
-            activities = activities.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
-        rows = list(activities.order_by("-created_at", "-pk")[: limit + 1])
-        has_more, rows = len(rows) > limit, rows[:limit]
-        return Response(
-            {
-                "object": "list",
-                "data_ref": "activities",
-                "activities": [activity_object(a) for a in rows],
-                "has_more": has_more,
-                "next_cursor": encode_cursor(rows[-1]) if has_more else None,
-            }
-        )
 
 
 class DistributionPreflightApi(ProjectApiView):

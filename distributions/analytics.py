@@ -1,0 +1,221 @@
+"""What a distribution did: delivery per channel over time, codes published and redeemed, and the
+merged activity log (lifecycle lines and per-message outcomes). Reads only; every query is an
+indexed aggregate (messages by stream and state, attempts by stream and time, publications by
+distribution)."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import Trunc
+
+from campaigns.models import Publication, Redemption
+from distributions.models import Distribution, DistributionActivity
+from distributions.services import stream_of
+from messaging.models import Message, MessageAttempt
+from messaging.selectors import attempt_activity, delivery_series, message_counts
+from tenancy.models import Project
+
+MESSAGE_STATES = [state for state, _ in Message.State.choices]
+
+
+def _redeemed_once(project: Project):
+    return Exists(
+        Redemption.objects.for_project(project).filter(
+            voucher=OuterRef("voucher"),
+            object=Redemption.Object.REDEMPTION,
+            result=Redemption.Result.SUCCESS,
+        )
+    )
+
+
+def code_counts(
+    *,
+    project: Project,
+    distribution_ids: list[int],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[int, dict[str, int]]:
+    """Per distribution: codes published through it, and how many of them were redeemed at least once."""
+    publications = Publication.objects.for_project(project).filter(distribution_id__in=distribution_ids)
+    if since is not None:
+        publications = publications.filter(created_at__gte=since)
+    if until is not None:
+        publications = publications.filter(created_at__lt=until)
+    rows = (
+        publications.annotate(was_redeemed=_redeemed_once(project))
+        .values("distribution_id")
+        .annotate(published=Count("id"), redeemed=Count("id", filter=Q(was_redeemed=True)))
+        .order_by()
+    )
+    return {
+        row["distribution_id"]: {"published": row["published"], "redeemed": row["redeemed"]} for row in rows
+    }
+
+
+def redemption_rate(published: int, redeemed: int) -> float:
+    return round(redeemed / published, 4) if published else 0.0
+
+
+def _skipped_series(project: Project, stream, since: datetime, until: datetime, interval: str) -> list[dict]:
+    return list(
+        Message.objects.for_project(project)
+        .filter(stream=stream, state=Message.State.SKIPPED, created_at__gte=since, created_at__lt=until)
+        .annotate(bucket=Trunc("created_at", interval, tzinfo=zoneinfo.ZoneInfo(project.timezone)))
+        .values("bucket", "channel")
+        .annotate(skipped=Count("id"))
+        .order_by("bucket", "channel")
+    )
+
+
+def distribution_analytics(
+    *, project: Project, distribution: Distribution, since: datetime, until: datetime, interval: str
+) -> dict[str, Any]:
+    """Per channel and time bucket (hour or day, project time zone): sent, failed for good, recovered
+    and skipped; totals over the range; codes published in the range and how many were redeemed."""
+    stream = stream_of(project, distribution)
+    buckets: dict[tuple[datetime, str], dict[str, Any]] = {}
+
+    def bucket(moment: datetime, channel: str) -> dict[str, Any]:
+        return buckets.setdefault(
+            (moment, channel),
+            {"bucket": moment, "channel": channel, "sent": 0, "failed": 0, "recovered": 0, "skipped": 0},
+        )
+
+    states: dict[str, dict[str, int]] = {}
+    if stream is not None:
+        for row in delivery_series(project=project, stream=stream, since=since, until=until, bucket=interval):
+            entry = bucket(row["bucket"], row["channel"])
+            entry.update(sent=row["sent"], failed=row["failed"], recovered=row["recovered"])
+        for row in _skipped_series(project, stream, since, until, interval):
+            bucket(row["bucket"], row["channel"])["skipped"] = row["skipped"]
+        states = message_counts(project=project, stream=stream)
+    series = [buckets[key] for key in sorted(buckets)]
+    channels: dict[str, dict[str, int]] = {}
+    for entry in series:
+        total = channels.setdefault(entry["channel"], {"sent": 0, "failed": 0, "recovered": 0, "skipped": 0})
+        for name in ("sent", "failed", "recovered", "skipped"):
+            total[name] += entry[name]
+    codes = code_counts(project=project, distribution_ids=[distribution.pk], since=since, until=until).get(
+        distribution.pk, {"published": 0, "redeemed": 0}
+    )
+    return {
+        "series": series,
+        "channels": channels,
+        "messages": {
+            channel: {state: counts.get(state, 0) for state in [*MESSAGE_STATES, "recovered"]}
+            for channel, counts in states.items()
+        },
+        "codes_published": codes["published"],
+        "codes_redeemed": codes["redeemed"],
+        "redemption_rate": redemption_rate(codes["published"], codes["redeemed"]),
+    }
+
+
+def campaign_distribution_rows(
+    *, project: Project, distributions: list[Distribution]
+) -> list[dict[str, Any]]:
+    """For a campaign's distributions: state, channels, codes published and redeemed, messages delivered."""
+    codes = code_counts(project=project, distribution_ids=[d.pk for d in distributions])
+    stream_ids = [d.stream_public_id for d in distributions if d.stream_public_id]
+    delivered = dict(
+        Message.objects.for_project(project)
+        .filter(stream__public_id__in=stream_ids, state=Message.State.SENT)
+        .values("stream__public_id")
+        .annotate(count=Count("id"))
+        .order_by()
+        .values_list("stream__public_id", "count")
+    )
+    channel_counts = dict(
+        Distribution.objects.for_project(project)
+        .filter(pk__in=[d.pk for d in distributions])
+        .annotate(count=Count("channels"))
+        .values_list("pk", "count")
+    )
+    rows = []
+    for distribution in distributions:
+        counts = codes.get(distribution.pk, {"published": 0, "redeemed": 0})
+        rows.append(
+            {
+                "distribution": distribution,
+                "channels": channel_counts.get(distribution.pk, 0),
+                "codes_published": counts["published"],
+                "messages_delivered": delivered.get(distribution.stream_public_id, 0),
+                "codes_redeemed": counts["redeemed"],
+                "redemption_rate": redemption_rate(counts["published"], counts["redeemed"]),
+            }
+        )
+    return rows
+
+
+# --- Activity: lifecycle lines and per-message outcomes, one keyset-paged timeline -----------------
+
+LIFECYCLE, MESSAGE = 1, 0  # at equal times, lifecycle lines come first (newest first, source descending)
+NO_ID_LIMIT = 2**62
+
+
+@dataclass(frozen=True)
+class Cursor:
+    moment: datetime
+    source: int
+    pk: int
+
+
+@dataclass(frozen=True)
+class ActivityEntry:
+    moment: datetime
+    source: int
+    pk: int
+    line: DistributionActivity | None = None
+    attempt: MessageAttempt | None = None
+
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor(self.moment, self.source, self.pk)
+
+
+def activity_timeline(
+    *,
+    project: Project,
+    distribution: Distribution,
+    kind: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    after: Cursor | None,
+    limit: int,
+) -> tuple[list[ActivityEntry], bool]:
+    """Newest first: the lifecycle lines (kind = an activity kind) and message outcomes (kind =
+    "message"), each source read by its own index range scan from the cursor on."""
+    entries: list[ActivityEntry] = []
+    if kind != "message":
+        lines = DistributionActivity.objects.for_project(project).filter(distribution=distribution)
+        if kind:
+            lines = lines.filter(kind=kind)
+        if since is not None:
+            lines = lines.filter(created_at__gte=since)
+        if until is not None:
+            lines = lines.filter(created_at__lt=until)
+        if after is not None:
+            earlier = Q(created_at__lt=after.moment)
+            if after.source == LIFECYCLE:
+                earlier |= Q(created_at=after.moment, pk__lt=after.pk)
+            lines = lines.filter(earlier)
+        entries.extend(
+            ActivityEntry(line.created_at, LIFECYCLE, line.pk, line=line)
+            for line in lines.order_by("-created_at", "-pk")[: limit + 1]
+        )
+    stream = stream_of(project, distribution)
+    if kind in (None, "", "message") and stream is not None:
+        before = None
+        if after is not None:
+            before = (after.moment, after.pk if after.source == MESSAGE else NO_ID_LIMIT)
+        attempts = attempt_activity(
+            project=project, stream=stream, since=since, until=until, before=before, limit=limit + 1
+        )
+        entries.extend(ActivityEntry(a.attempted_at, MESSAGE, a.pk, attempt=a) for a in attempts)
+    entries.sort(key=lambda e: (e.moment, e.source, e.pk), reverse=True)
+    return entries[:limit], len(entries) > limit
