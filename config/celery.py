@@ -41,5 +41,10 @@ app.conf.beat_schedule = {
         "task": "tenancy.tasks.purge_expired_idempotency_keys",
         "schedule": 3600.0,
     },
+    "expire-loyalty-points": {
+        "task": "campaigns.loyalty.tasks.expire_loyalty_points",
+        "schedule": 3600.0,
+        "options": {"queue": "bulk"},
+    },
 }
 app.autodiscover_tasks()

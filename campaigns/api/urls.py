@@ -1,6 +1,7 @@
 from django.urls import path
 
 from campaigns.api import async_actions, views
+from campaigns.api.loyalty import urlpatterns as loyalty_urlpatterns
 
 urlpatterns = [
     path("campaigns", views.CampaignCollectionApi.as_view(), name="campaign-collection"),
@@ -27,3 +28,4 @@ urlpatterns = [
         "async-actions/<str:identifier>", async_actions.AsyncActionItemApi.as_view(), name="async-action-item"
     ),
 ]
+urlpatterns += loyalty_urlpatterns

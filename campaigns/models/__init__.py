@@ -10,6 +10,17 @@ from campaigns.models.catalogue import (
     Voucher,
     VoucherType,
 )
+from campaigns.models.loyalty import (
+    EarningRule,
+    LoyaltyCard,
+    LoyaltyPointsBucket,
+    LoyaltyTier,
+    LoyaltyTransaction,
+    Reward,
+    RewardAssignment,
+    RewardRedemption,
+    RewardType,
+)
 
 __all__ = [
     "Campaign",
@@ -20,4 +31,13 @@ __all__ = [
     "Publication",
     "Voucher",
     "VoucherType",
+    "EarningRule",
+    "LoyaltyCard",
+    "LoyaltyPointsBucket",
+    "LoyaltyTier",
+    "LoyaltyTransaction",
+    "Reward",
+    "RewardAssignment",
+    "RewardRedemption",
+    "RewardType",
 ]
