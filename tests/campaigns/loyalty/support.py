@@ -21,10 +21,10 @@ from campaigns.models import (
 )
 from customers.models import Customer
 from eventbus.models import DomainEvent
+from tenancy.models import Project
 from tests.campaigns.factories import make_campaign
 from tests.campaigns.support import campaigns_state
 from tests.factories import CustomerFactory
-from tenancy.models import Project
 
 MONTHLY_EXPIRY = {"period_type": "MONTH", "period_value": 3, "rounding_type": "END_OF_MONTH"}
 
@@ -48,7 +48,11 @@ def make_program(
         name=name,
         campaign_type="LOYALTY_PROGRAM",
         type="AUTO_UPDATE",
-        voucher={"type": "LOYALTY_CARD", "loyalty_card": loyalty_card, "code_config": {"pattern": "LC-########"}},
+        voucher={
+            "type": "LOYALTY_CARD",
+            "loyalty_card": loyalty_card,
+            "code_config": {"pattern": "LC-########"},
+        },
         **fields,
     )
     if tiers:
@@ -60,10 +64,21 @@ def make_program(
     return campaign
 
 
-def join(project: Project, campaign: Campaign, customer: Customer | None = None, **fields: Any) -> LoyaltyCard:
+def join(
+    project: Project, campaign: Campaign, customer: Customer | None = None, **fields: Any
+) -> LoyaltyCard:
     customer = customer or CustomerFactory(project=project, **fields)
     card, _ = member_add(project=project, campaign=campaign, customer=customer)
     return card
+
+
+def api_join(api: Any, campaign: Campaign, source_id: str) -> dict[str, Any]:
+    """Join through the API; the member (card) body."""
+    response = api.post(
+        f"/v1/loyalties/{campaign.public_id}/members", {"customer": {"source_id": source_id}}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
 
 
 def events_of(project: Project, event_type: str) -> list[DomainEvent]:

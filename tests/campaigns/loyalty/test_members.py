@@ -7,7 +7,7 @@ import pytest
 from campaigns.models import LoyaltyCard, Publication, Voucher
 from tests.api.support import assert_error
 from tests.campaigns.factories import make_campaign
-from tests.campaigns.loyalty.support import events_of, make_program, nothing_changes
+from tests.campaigns.loyalty.support import api_join, events_of, make_program, nothing_changes
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,9 +37,10 @@ def test_joining_publishes_a_card_of_the_program_to_the_customer(api, project):
 
 def test_joining_twice_returns_the_same_card(api, project):
     program = make_program(project)
-    first = api.post(f"/v1/loyalties/{program.name}/members", {"customer": {"source_id": "ann"}}, format="json")
+    url, body = f"/v1/loyalties/{program.name}/members", {"customer": {"source_id": "ann"}}
+    first = api.post(url, body, format="json")
 
-    second = api.post(f"/v1/loyalties/{program.name}/members", {"customer": {"source_id": "ann"}}, format="json")
+    second = api.post(url, body, format="json")
 
     assert second.status_code == 200
     assert second.json()["code"] == first.json()["code"]
@@ -63,7 +64,7 @@ def test_a_program_with_generated_cards_hands_those_out_first(api, project):
 def test_a_card_starts_with_the_programs_initial_points(api, project):
     program = make_program(project, points=50, tiers=[("Bronze", 0, 99)])
 
-    body = api.post(f"/v1/loyalties/{program.name}/members", {"customer": {"source_id": "a"}}, format="json").json()
+    body = api_join(api, program, "a")
 
     assert body["loyalty_card"]["points"] == 50
     assert body["loyalty_card"]["balance"] == 50
@@ -72,9 +73,7 @@ def test_a_card_starts_with_the_programs_initial_points(api, project):
 
 def test_members_are_got_by_card_code_with_and_without_the_campaign(api, project):
     program = make_program(project)
-    code = api.post(f"/v1/loyalties/{program.name}/members", {"customer": {"source_id": "a"}}, format="json").json()[
-        "code"
-    ]
+    code = api_join(api, program, "a")["code"]
 
     with_campaign = api.get(f"/v1/loyalties/{program.public_id}/members/{code}")
     without = api.get(f"/v1/loyalties/members/{code}")
@@ -108,14 +107,14 @@ def test_joining_a_campaign_that_is_not_a_loyalty_program_is_refused(api, projec
 
 def test_joining_an_unknown_program_is_a_404(api, project):
     with nothing_changes():
-        response = api.post("/v1/loyalties/camp_nope/members", {"customer": {"source_id": "a"}}, format="json")
+        response = api.post("/v1/loyalties/camp_nope/members", {"customer": {"source_id": "a"}}, "json")
 
     assert_error(response, 404, "not_found")
 
 
 def test_a_member_of_another_program_is_not_found_under_this_one(api, project):
     first, second = make_program(project, name="One"), make_program(project, name="Two")
-    code = api.post("/v1/loyalties/One/members", {"customer": {"source_id": "a"}}, format="json").json()["code"]
+    code = api_join(api, first, "a")["code"]
 
     assert_error(api.get(f"/v1/loyalties/{second.public_id}/members/{code}"), 404, "not_found")
     assert api.get(f"/v1/loyalties/{first.public_id}/members/{code}").status_code == 200
