@@ -154,20 +154,22 @@ def test_earning_rules_are_listed_got_updated_and_deleted(api, project):
     assert_error(api.get(f"{base}/{rule['id']}"), 404, "not_found")
 
 
-@pytest.mark.parametrize(
-    "rule",
-    [
-        {"event": "customer.segment.entered", "loyalty": {"type": "FIXED", "points": 1}},
-        {"event": "customer.order.paid", "loyalty": {"type": "FIXED"}},
-        {"event": "customer.order.paid", "loyalty": {"type": "FIXED", "points": 2.5}},
-        {"event": "customer.order.paid", "loyalty": {"type": "PROPORTIONAL", "calculation_type": "ORDER_AMOUNT"}},
-        {"event": "custom", "loyalty": {"type": "PROPORTIONAL", "calculation_type": "ORDER_AMOUNT",
-                                        "order": {"amount": {"every": 1, "points": 1}}}},
-        {"loyalty": {"type": "FIXED", "points": 1}},
-        {"event": "customer.order.paid", "loyalty": {"type": "FIXED", "points": 1}, "unknown": 1},
-    ],
-    ids=["unsupported-event", "no-points", "float-points", "no-amount", "order-rule-on-custom", "no-event", "unknown"],
-)  # fmt: skip
+PROPORTIONAL_ON_AMOUNT = {"type": "PROPORTIONAL", "calculation_type": "ORDER_AMOUNT"}
+BAD_RULES = {
+    "unsupported-event": {"event": "customer.segment.entered", "loyalty": {"type": "FIXED", "points": 1}},
+    "no-points": {"event": "customer.order.paid", "loyalty": {"type": "FIXED"}},
+    "float-points": {"event": "customer.order.paid", "loyalty": {"type": "FIXED", "points": 2.5}},
+    "no-amount": {"event": "customer.order.paid", "loyalty": PROPORTIONAL_ON_AMOUNT},
+    "order-rule-on-custom": {
+        "event": "custom",
+        "loyalty": {**PROPORTIONAL_ON_AMOUNT, "order": {"amount": {"every": 1, "points": 1}}},
+    },
+    "no-event": {"loyalty": {"type": "FIXED", "points": 1}},
+    "unknown": {"event": "customer.order.paid", "loyalty": {"type": "FIXED", "points": 1}, "unknown": 1},
+}
+
+
+@pytest.mark.parametrize("rule", BAD_RULES.values(), ids=BAD_RULES.keys())
 def test_bad_earning_rules_are_refused_and_nothing_changes(api, project, rule):
     program = make_program(project)
 
