@@ -73,6 +73,19 @@ def _refused(error: LoyaltyRefused | PublicationRefused) -> ApiError:
     )
 
 
+class NotSupported(serializers.Field):
+    """A field the SDK sends as null when a model was built with `from_dict`; a value is refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, allow_null=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        raise serializers.ValidationError("is not supported by this server")
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 def _valid(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> Any:
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
@@ -397,6 +410,9 @@ class EarningLoyaltyInput(StrictSerializer):
     calculation_type = StrictChoiceField(choices=list(earning.CALCULATIONS), required=False, allow_null=True)
     order = serializers.DictField(child=AmountRuleInput(), required=False, allow_null=True)
     custom_event = serializers.DictField(child=AmountRuleInput(), required=False, allow_null=True)
+    points_formula = NotSupported()
+    order_items = NotSupported()
+    customer = NotSupported()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in attrs.items() if value is not None}
@@ -405,19 +421,29 @@ class EarningLoyaltyInput(StrictSerializer):
 class EarningRuleFieldsInput(StrictSerializer):
     loyalty = EarningLoyaltyInput(required=False)
     source = StrictDictField(required=False, allow_null=True)
-    active = StrictBooleanField(required=False)
+    active = StrictBooleanField(required=False, allow_null=True)
     start_date = serializers.DateTimeField(required=False, allow_null=True)
     expiration_date = serializers.DateTimeField(required=False, allow_null=True)
     validity_timeframe = ValidityTimeframeInput(required=False, allow_null=True)
     validity_day_of_week = DayOfWeekField(required=False, allow_null=True)
     validity_hours = StrictDictField(required=False, allow_null=True)
     metadata = MetadataField()
+    validation_rule_id = NotSupported()
+    pending_points = NotSupported()
+    expiration_rules = NotSupported()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "active" in attrs and attrs["active"] is None:
+            del attrs["active"]
+        return attrs
 
 
 class EarningRuleCreateInput(EarningRuleFieldsInput):
     event = StrictCharField(max_length=300)
     loyalty = EarningLoyaltyInput()
     custom_event = StrictDictField(required=False, allow_null=True)
+    segment = NotSupported()
+    loyalty_tier = NotSupported()
 
 
 class EarningRuleCollectionApi(ProjectApiView):
@@ -610,6 +636,7 @@ class RewardItemApi(ProjectApiView):
 
 class AssignmentLoyaltyInput(StrictSerializer):
     points = StrictIntegerField(min_value=1)
+    auto_redeem = NotSupported()
 
 
 class AssignmentParametersInput(StrictSerializer):
