@@ -1,7 +1,7 @@
 from django.urls import path
 
 from campaigns.api import async_actions, views
-from campaigns.api.loyalty import urlpatterns as loyalty_urlpatterns
+from campaigns.api.loyalty_urls import urlpatterns as loyalty_urlpatterns
 
 urlpatterns = [
     path("campaigns", views.CampaignCollectionApi.as_view(), name="campaign-collection"),
