@@ -63,9 +63,6 @@ def _queries(api, url) -> int:
 @pytest.mark.parametrize("path", ["/members", "/tiers", "/earning-rules", "/reward-assignments"])
 def test_list_endpoints_take_the_same_queries_for_two_rows_or_eight(api, project, path):
     program = make_program(project, tiers=[("Bronze", 0, 9), ("Silver", 10, 19)])
-    reward = api.post(
-        "/v1/rewards", {"name": "Mug", "parameters": {"product": {"id": "p"}}}, format="json"
-    ).json()
     for index in range(2):
         _grow(api, program, index)
     url = f"/v1/loyalties/{program.public_id}{path}?limit=100"
