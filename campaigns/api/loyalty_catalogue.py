@@ -85,6 +85,31 @@ class EarningLoyaltyInput(StrictSerializer):
         return {key: value for key, value in attrs.items() if value is not None}
 
 
+class ClockField(StrictCharField):
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        hours, _, minutes = value.partition(":")
+        if not (
+            len(value) == 5
+            and hours.isdigit()
+            and minutes.isdigit()
+            and int(hours) <= 24
+            and int(minutes) < 60
+        ):
+            raise serializers.ValidationError("must be a time, HH:MM")
+        return value
+
+
+class DailyWindowInput(StrictSerializer):
+    start_time = ClockField()
+    expiration_time = ClockField()
+    days_of_week = DayOfWeekField(required=False, allow_null=True)
+
+
+class ValidityHoursInput(StrictSerializer):
+    daily = DailyWindowInput(many=True)
+
+
 class EarningRuleFieldsInput(StrictSerializer):
     loyalty = EarningLoyaltyInput(required=False)
     source = StrictDictField(required=False, allow_null=True)
@@ -93,7 +118,7 @@ class EarningRuleFieldsInput(StrictSerializer):
     expiration_date = serializers.DateTimeField(required=False, allow_null=True)
     validity_timeframe = ValidityTimeframeInput(required=False, allow_null=True)
     validity_day_of_week = DayOfWeekField(required=False, allow_null=True)
-    validity_hours = StrictDictField(required=False, allow_null=True)
+    validity_hours = ValidityHoursInput(required=False, allow_null=True)
     metadata = MetadataField()
     validation_rule_id = NotSupported()
     pending_points = NotSupported()

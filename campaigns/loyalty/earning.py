@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -50,6 +51,8 @@ def check_rule(fields: Mapping[str, Any]) -> None:
             "invalid_payload",
             f"Earning rules on {event} are not supported: use customer.order.paid or a custom event.",
         )
+    if fields.get("validity_timeframe"):
+        raise LoyaltyRefused("invalid_payload", "validity_timeframe is not supported on earning rules.")
     loyalty = fields.get("loyalty")
     if loyalty is None:
         return
@@ -108,7 +111,13 @@ def _value(name: str, value: Any) -> Any:
 
 @transaction.atomic
 def earning_rule_update(*, project: Project, rule: EarningRule, fields: Mapping[str, Any]) -> EarningRule:
-    check_rule({"event": fields.get("event", rule.event), "loyalty": fields.get("loyalty", rule.loyalty)})
+    check_rule(
+        {
+            "event": fields.get("event", rule.event),
+            "loyalty": fields.get("loyalty", rule.loyalty),
+            "validity_timeframe": fields.get("validity_timeframe"),
+        }
+    )
     locked = EarningRule.objects.for_project(project).select_for_update().get(pk=rule.pk)
     for name in FIELDS:
         if name in fields:
@@ -146,13 +155,30 @@ def _rules_for(project: Project, event: DomainEvent) -> list[EarningRule]:
         matching = Q(event=name)
     else:
         matching = Q(event=EarningRule.ORDER_PAID)
-    return list(
+    rules = (
         EarningRule.objects.for_project(project)
         .filter(matching, active=True)
         .filter(Q(start_date__isnull=True) | Q(start_date__lte=now))
         .filter(Q(expiration_date__isnull=True) | Q(expiration_date__gt=now))
         .select_related("campaign")
         .order_by("pk")
+    )
+    return [rule for rule in rules if applies_at(rule, now)]
+
+
+def applies_at(rule: EarningRule, when: datetime) -> bool:
+    """The rule's `validity_day_of_week` (0 = Sunday) and `validity_hours.daily` windows, in UTC."""
+    sunday_first = (when.weekday() + 1) % 7
+    if rule.validity_day_of_week and sunday_first not in rule.validity_day_of_week:
+        return False
+    windows = (rule.validity_hours or {}).get("daily") or []
+    if not windows:
+        return True
+    clock = when.strftime("%H:%M")
+    return any(
+        (not window.get("days_of_week") or sunday_first in window["days_of_week"])
+        and window.get("start_time", "00:00") <= clock < window.get("expiration_time", "24:00")
+        for window in windows
     )
 
 

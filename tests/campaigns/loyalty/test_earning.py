@@ -4,6 +4,7 @@ per (card, event, rule) however often the event is delivered."""
 from __future__ import annotations
 
 import pytest
+import time_machine
 
 from campaigns.loyalty.earning import apply_earning_rules
 from campaigns.models import EarningRule, LoyaltyCard, LoyaltyTransaction
@@ -134,6 +135,28 @@ def test_disabled_and_expired_rules_award_nothing(api, project):
     assert expired["expiration_date"] == "2000-01-01T00:00:00.000Z"
 
 
+def test_a_rule_applies_only_on_its_days_and_hours(api, project):
+    program = make_program(project)
+    code = api_join(api, program, "ann")["code"]
+    weekdays_office_hours = {
+        **FIXED_ON_ORDER,
+        "validity_day_of_week": [1, 2, 3, 4, 5],
+        "validity_hours": {"daily": [{"start_time": "09:00", "expiration_time": "17:00"}]},
+    }
+    _rules(api, program, weekdays_office_hours)
+
+    # 2026-03-07 is a Saturday; 2026-03-09 a Monday.
+    for moment, source_id in [
+        ("2026-03-07T10:00:00Z", "sat"),
+        ("2026-03-09T08:59:00Z", "early"),
+        ("2026-03-09T12:00:00Z", "noon"),
+    ]:
+        with time_machine.travel(moment, tick=False):
+            dispatch(_paid_order(api, source_id, 1000).pk)
+
+    assert _balance(project, code).loyalty_balance == 25
+
+
 def test_earning_rules_are_listed_got_updated_and_deleted(api, project):
     program = make_program(project)
     (rule,) = _rules(api, program, FIXED_ON_ORDER)
@@ -165,6 +188,11 @@ BAD_RULES = {
         "loyalty": {**PROPORTIONAL_ON_AMOUNT, "order": {"amount": {"every": 1, "points": 1}}},
     },
     "no-event": {"loyalty": {"type": "FIXED", "points": 1}},
+    "bad-hours": {
+        **FIXED_ON_ORDER,
+        "validity_hours": {"daily": [{"start_time": "9am", "expiration_time": "17:00"}]},
+    },
+    "timeframe": {**FIXED_ON_ORDER, "validity_timeframe": {"interval": "P1D", "duration": "PT1H"}},
     "unknown": {"event": "customer.order.paid", "loyalty": {"type": "FIXED", "points": 1}, "unknown": 1},
 }
 
