@@ -103,8 +103,13 @@ def access_card(project: Project, code: str, campaign: Campaign | None = None) -
     """The member behind a card code: 400 `invalid_voucher` for a code that is not a loyalty card, 404
     for a missing code, another project's, another program's or one nobody holds."""
     card = card_by_code(project, code)
-    if card is None or (campaign is not None and card.campaign_id != campaign.pk):
+    voucher = None
+    if card is None:
         voucher = voucher_by_code(project, code)
+        if voucher is not None and members.member_adopt(project=project, voucher=voucher) is not None:
+            card = card_by_code(project, code)
+    if card is None or (campaign is not None and card.campaign_id != campaign.pk):
+        voucher = voucher or voucher_by_code(project, code)
         if voucher is not None and voucher.type != VoucherType.LOYALTY_CARD:
             raise ApiError(
                 status_code=400,

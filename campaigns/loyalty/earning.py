@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from campaigns.loyalty import ledger
 from campaigns.loyalty.errors import LoyaltyRefused
-from campaigns.loyalty.members import check_loyalty_campaign, member_add
+from campaigns.loyalty.members import card_for, check_loyalty_campaign, member_add
 from campaigns.loyalty.tiers import settle_tiers
-from campaigns.models import Campaign, EarningRule, LoyaltyCard
+from campaigns.models import Campaign, EarningRule
 from customers.models import Customer, Order
 from eventbus.models import DomainEvent
 from eventbus.services import publish
@@ -204,9 +204,7 @@ def apply_earning_rules(event: DomainEvent) -> int:
         points = points_for(rule, order=order, metadata=metadata)
         if points <= 0:
             continue
-        card = (
-            LoyaltyCard.objects.for_project(project).filter(campaign=rule.campaign, customer=customer).first()
-        )
+        card = card_for(project=project, campaign=rule.campaign, customer=customer)
         if card is None:
             if not rule.campaign.auto_join or not rule.campaign.active:
                 continue

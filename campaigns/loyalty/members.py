@@ -12,7 +12,7 @@ from campaigns import codes
 from campaigns.loyalty import ledger
 from campaigns.loyalty.errors import LoyaltyRefused
 from campaigns.loyalty.tiers import member_tier_leave, settle_tiers
-from campaigns.models import Campaign, CampaignType, LoyaltyCard, Voucher, VoucherType
+from campaigns.models import Campaign, CampaignType, LoyaltyCard, Publication, Voucher, VoucherType
 from campaigns.publications import PublicationRefused, publication_create
 from customers.models import Customer
 from tenancy.models import Project
@@ -111,6 +111,52 @@ def _join(
         ledger.bucket_create_initial(project, card, initial)
     settle_tiers(project, [card.pk])
     return card
+
+
+def member_adopt(*, project: Project, voucher: Voucher) -> LoyaltyCard | None:
+    """A loyalty card published without joining (by `POST /v1/publications` or a distribution's bulk
+    publication) makes its holder a member with that card, the first time it is used. None when the
+    code is not a published card of a loyalty program, or its holder is a member with another card."""
+    if voucher.type != VoucherType.LOYALTY_CARD or voucher.campaign_id is None:
+        return None
+    publication = (
+        Publication.objects.for_project(project)
+        .filter(voucher=voucher)
+        .select_related("customer", "voucher", "voucher__campaign")
+        .first()
+    )
+    if publication is None or publication.voucher.campaign.campaign_type != CampaignType.LOYALTY_PROGRAM:
+        return None
+    campaign, customer = publication.voucher.campaign, publication.customer
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                card = LoyaltyCard.objects.create(
+                    project=project, campaign=campaign, customer=customer, voucher=publication.voucher
+                )
+                card.campaign = campaign
+                if publication.voucher.loyalty_balance:
+                    ledger.bucket_create_initial(project, card, publication.voucher.loyalty_balance)
+                settle_tiers(project, [card.pk])
+        except IntegrityError:
+            pass  # a member already, with this card (a concurrent adoption) or another one
+    card = card_of(project, campaign, customer)
+    return card if card is not None and card.voucher_id == voucher.pk else None
+
+
+def card_for(*, project: Project, campaign: Campaign, customer: Customer) -> LoyaltyCard | None:
+    """The customer's card in the program: their membership, or a card of it published to them."""
+    card = card_of(project, campaign, customer)
+    if card is not None:
+        return card
+    publication = (
+        Publication.objects.for_project(project)
+        .filter(campaign=campaign, customer=customer, voucher__type=VoucherType.LOYALTY_CARD)
+        .select_related("voucher")
+        .order_by("created_at", "pk")
+        .first()
+    )
+    return member_adopt(project=project, voucher=publication.voucher) if publication is not None else None
 
 
 @transaction.atomic

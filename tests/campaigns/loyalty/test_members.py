@@ -142,3 +142,55 @@ def test_leaving_the_program_leaves_the_tier_once(project):
     assert len(events_of(project, "customer.loyalty.tier.left")) == 1
     assert not LoyaltyCard.objects.for_project(project).exists()
     assert Voucher.objects.for_project(project).get(pk=card.voucher_id).active is False
+
+
+def test_a_card_published_without_joining_makes_its_holder_a_member_when_used(api, project):
+    program = make_program(project, points=5, tiers=[("Bronze", 0, None)])
+    published = api.post(
+        "/v1/publications",
+        {"customer": {"source_id": "bob"}, "campaign": {"name": program.name}},
+        format="json",
+    )
+    code = published.json()["voucher"]["code"]
+    assert not LoyaltyCard.objects.for_project(project).exists()
+
+    response = api.post(
+        f"/v1/loyalties/{program.public_id}/members/{code}/balance", {"points": 10}, format="json"
+    )
+    again = api_join(api, program, "bob")
+
+    assert response.status_code == 200 and response.json()["balance"] == 15
+    card = LoyaltyCard.objects.for_project(project).select_related("customer").get()
+    assert card.customer.source_id == "bob" and again["code"] == code
+    assert len(events_of(project, "customer.loyalty.tier.joined")) == 1
+
+
+def test_earning_rules_find_a_card_published_by_a_distribution(project):
+    from campaigns.loyalty.earning import apply_earning_rules, earning_rules_create
+    from campaigns.publications import publish_codes
+    from eventbus.cause import Cause
+    from eventbus.services import publish
+
+    program = make_program(project)
+    from campaigns import codes
+
+    codes.generate_codes(campaign=program, count=1)
+    customer = CustomerFactory(project=project)
+    publish_codes(
+        project=project,
+        campaign=program,
+        customer_ids=[customer.pk],
+        cause_key="manual:dist_1",
+        distribution_id=1,
+        cause=Cause.distribution("dist_1"),
+    )
+    earning_rules_create(
+        project=project,
+        campaign=program,
+        items=[{"event": "visit", "loyalty": {"type": "FIXED", "points": 4}}],
+    )
+    event = publish(project, "customer.custom_event", customer=customer, data={"event": "visit"})
+
+    assert apply_earning_rules(event) == 1
+    card = LoyaltyCard.objects.for_project(project).select_related("voucher").get(customer=customer)
+    assert card.voucher.loyalty_balance == 4
