@@ -236,3 +236,44 @@ def test_bad_rewards_are_refused_and_nothing_changes(api, project, body):
 
     assert response.status_code in (400, 404)
     assert response.json()["key"] in ("invalid_payload", "not_found")
+
+
+# Committed for real: PostgreSQL checks the (deferred) foreign keys only at commit.
+@pytest.mark.django_db(transaction=True)
+def test_deleting_the_program_or_the_reward_campaign_takes_their_loyalty_rows_along(api, project, shop):
+    program = shop["program"]
+    code = _member_with_points(api, project, program, 150)
+    assert _redeem(api, program, code, shop["voucher_reward"]["id"]).status_code == 200
+
+    assert api.delete(f"/v1/campaigns/{shop['coupons'].public_id}").status_code == 202
+    assert api.delete(f"/v1/campaigns/{program.public_id}").status_code == 202
+
+    assert not LoyaltyCard.objects.for_project(project).exists()
+    assert not RewardRedemption.objects.for_project(project).exists()
+    assert list(Reward.objects.for_project(project).values_list("name", flat=True)) == ["Mug"]
+
+
+def test_another_projects_campaign_cannot_be_used_for_rewards_or_assignments(
+    api, project, other_project, shop
+):
+    theirs = make_program(other_project, name="Theirs")
+    their_coupons = make_campaign(other_project, name="Their coupons", codes_count=2)
+
+    with nothing_changes():
+        assigned = api.post(
+            f"/v1/rewards/{shop['mug']['id']}/assignments",
+            {"campaign": theirs.public_id, "parameters": {"loyalty": {"points": 5}}},
+            format="json",
+        )
+        created = api.post(
+            "/v1/rewards",
+            {"name": "Theirs", "parameters": {"campaign": {"id": their_coupons.public_id}}},
+            format="json",
+        )
+        joined = api.post(
+            f"/v1/loyalties/{theirs.public_id}/members", {"customer": {"source_id": "x"}}, format="json"
+        )
+
+    assert_error(assigned, 404, "not_found")
+    assert_error(created, 404, "not_found")
+    assert_error(joined, 404, "not_found")
