@@ -15,6 +15,7 @@ from campaigns.loyalty.errors import LoyaltyRefused
 from campaigns.loyalty.members import card_for, check_loyalty_campaign, member_add
 from campaigns.loyalty.tiers import settle_tiers
 from campaigns.models import Campaign, EarningRule
+from campaigns.publications import PublicationRefused
 from customers.models import Customer, Order
 from eventbus.models import DomainEvent
 from eventbus.services import publish
@@ -208,7 +209,12 @@ def apply_earning_rules(event: DomainEvent) -> int:
         if card is None:
             if not rule.campaign.auto_join or not rule.campaign.active:
                 continue
-            card, _ = member_add(project=project, campaign=rule.campaign, customer=customer)
+            try:
+                card, _ = member_add(project=project, campaign=rule.campaign, customer=customer)
+            except (LoyaltyRefused, PublicationRefused):
+                # The program takes no members now (expired, not started, no codes): nothing to award,
+                # and retrying the event would not change that.
+                continue
         if _award(project, card.pk, rule, event, points, order):
             awarded += 1
     return awarded

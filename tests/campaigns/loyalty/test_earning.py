@@ -3,6 +3,8 @@ per (card, event, rule) however often the event is delivered."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 import time_machine
 
@@ -205,3 +207,23 @@ def test_bad_earning_rules_are_refused_and_nothing_changes(api, project, rule):
         response = api.post(f"/v1/loyalties/{program.public_id}/earning-rules", [rule], format="json")
 
     assert_error(response, 400, "invalid_payload")
+
+
+def test_an_auto_join_program_that_takes_no_members_now_awards_nothing_and_does_not_fail(api, project):
+    from datetime import datetime
+
+    from campaigns.services import campaign_update
+
+    program = make_program(project, name="Ended", auto_join=True)
+    _rules(api, program, FIXED_ON_ORDER)
+    campaign_update(
+        project=project,
+        campaign=program,
+        fields={"expiration_date": datetime(2000, 1, 1, tzinfo=UTC)},
+    )
+
+    event = _paid_order(api, "o-1", 1000, customer="newcomer")
+
+    assert dispatch(event.pk) is True
+    assert HandlerRun.objects.for_project(project).get(event=event).status == "succeeded"
+    assert not LoyaltyCard.objects.for_project(project).exists()
