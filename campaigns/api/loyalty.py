@@ -18,6 +18,7 @@ from campaigns.loyalty.representation import (
     member_object,
     reward_redemption_object,
     tier_object,
+    transaction_object,
 )
 from campaigns.loyalty.selectors import card_by_code, next_expiration, voucher_by_code
 from campaigns.models import (
@@ -26,6 +27,7 @@ from campaigns.models import (
     LoyaltyCard,
     LoyaltyPointsBucket,
     LoyaltyTier,
+    LoyaltyTransaction,
     Reward,
     VoucherType,
 )
@@ -286,6 +288,26 @@ class LoyaltyPointsExpirationApi(ProjectApiView):
             for bucket in rows
         ]
         return Response(list_envelope("data", items, total))
+
+
+class LoyaltyTransactionsApi(ProjectApiView):
+    @extend_schema(
+        operation_id="list_loyalty_card_transactions1",
+        parameters=[OpenApiParameter("limit", int), OpenApiParameter("page", int)],
+        responses=dict,
+    )
+    def get(self, request: Request, member_id: str, campaign_id: str | None = None) -> Response:
+        campaign = access_program(self.project, campaign_id) if campaign_id is not None else None
+        card = access_card(self.project, member_id, campaign)
+        entries = (
+            LoyaltyTransaction.objects.for_project(self.project)
+            .filter(card=card)
+            .select_related("earning_rule")
+            .order_by("-created_at", "-pk")
+        )
+        rows, _, has_more = page_of(request, entries)
+        items = [transaction_object(entry, card) for entry in rows]
+        return Response(list_envelope("data", items, len(items), has_more=has_more, more_starting_after=None))
 
 
 # --- Tiers ------------------------------------------------------------------------------------------------

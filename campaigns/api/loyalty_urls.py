@@ -12,6 +12,7 @@ from campaigns.api.loyalty import (
     LoyaltyRedemptionApi,
     LoyaltyTierCollectionApi,
     LoyaltyTierItemApi,
+    LoyaltyTransactionsApi,
 )
 from campaigns.api.loyalty_catalogue import (
     EarningRuleCollectionApi,
@@ -44,6 +45,11 @@ urlpatterns = [
         LoyaltyRedemptionApi.as_view(),
         name="loyalty-member-redemption",
     ),
+    path(
+        "loyalties/members/<str:member_id>/transactions",
+        LoyaltyTransactionsApi.as_view(),
+        name="loyalty-member-transactions",
+    ),
     path("loyalties/<str:campaign_id>/members", LoyaltyMemberCollectionApi.as_view(), name="loyalty-members"),
     path(
         "loyalties/<str:campaign_id>/members/<str:member_id>",
@@ -64,6 +70,11 @@ urlpatterns = [
         "loyalties/<str:campaign_id>/members/<str:member_id>/redemption",
         LoyaltyRedemptionApi.as_view(),
         name="loyalty-redemption",
+    ),
+    path(
+        "loyalties/<str:campaign_id>/members/<str:member_id>/transactions",
+        LoyaltyTransactionsApi.as_view(),
+        name="loyalty-transactions",
     ),
     path("loyalties/<str:campaign_id>/tiers", LoyaltyTierCollectionApi.as_view(), name="loyalty-tiers"),
     path(

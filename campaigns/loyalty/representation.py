@@ -12,6 +12,7 @@ from campaigns.models import (
     LoyaltyCard,
     LoyaltyPointsBucket,
     LoyaltyTier,
+    LoyaltyTransaction,
     Reward,
     RewardAssignment,
     RewardRedemption,
@@ -49,6 +50,43 @@ def balance_object(card: LoyaltyCard, movement: Movement) -> dict[str, Any]:
         "object": "balance",
         "operation_type": "MANUAL",
         "related_object": {"type": "voucher", "id": card.voucher.public_id},
+    }
+
+
+TRANSACTION_TYPES = {
+    "POINTS_ADDED": "POINTS_ADDITION",
+    "POINTS_REMOVED": "POINTS_REMOVAL",
+    "POINTS_ACCRUED": "POINTS_ACCRUAL",
+    "POINTS_EXPIRED": "POINTS_EXPIRATION",
+    "POINTS_REDEEMED": "POINTS_REDEMPTION",
+}
+
+
+def transaction_object(entry: LoyaltyTransaction, card: LoyaltyCard) -> dict[str, Any]:
+    manual = entry.kind in ("POINTS_ADDED", "POINTS_REMOVED")
+    details: dict[str, Any] = {
+        "balance": {
+            "type": "loyalty_card",
+            "object": "balance",
+            "points": entry.points,
+            "balance": entry.balance_after,
+            "operation_type": "MANUAL" if manual else "AUTOMATIC",
+            "related_object": {"id": card.voucher.public_id, "type": "voucher"},
+        }
+    }
+    if entry.earning_rule_id is not None and entry.earning_rule is not None:
+        details["earning_rule"] = {"id": entry.earning_rule.public_id, "source": {"banner": None}}
+    return {
+        "id": entry.public_id,
+        "source_id": entry.source_id,
+        "voucher_id": card.voucher.public_id,
+        "campaign_id": card.campaign.public_id,
+        "source": "API" if manual else None,
+        "reason": entry.reason,
+        "type": TRANSACTION_TYPES[entry.kind],
+        "details": details,
+        "related_transaction_id": None,
+        "created_at": iso(entry.created_at),
     }
 
 

@@ -120,6 +120,9 @@ def test_the_balance_moves_and_stays_parseable(loyalties, program):
     member = loyalties.get_member(code)
     assert member.loyalty_card.balance == 180 and member.loyalty_card.points == 300
     assert member.loyalty_card.next_expiration_date is not None
+    transactions = loyalties.list_loyalty_card_transactions1(program, code)
+    assert [t.type for t in transactions.data] == ["POINTS_REMOVAL", "POINTS_ADDITION"]
+    assert transactions.data[0].details.balance.balance == 180
     expiration = loyalties.list_points_expiration(program, code)
     assert expiration.total == 1 and expiration.data[0].bucket.total_points == 180
     assert expiration.data[0].expires_at == member.loyalty_card.next_expiration_date

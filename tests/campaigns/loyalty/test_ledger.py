@@ -254,3 +254,21 @@ def test_points_expiration_lists_the_members_buckets(api, project):
     (bucket,) = body["data"]
     assert bucket["expires_at"] == "2099-03-01" and bucket["bucket"] == {"total_points": 10}
     assert bucket["object"] == "loyalty_points_bucket" and bucket["status"] == "ACTIVE"
+
+
+def test_the_cards_transactions_are_listed_newest_first(api, project):
+    program = make_program(project)
+    code = api_join(api, program, "ann")["code"]
+    _balance(api, program, code, {"points": 30, "source_id": "s-1", "reason": "welcome"})
+    _balance(api, program, code, {"points": -12})
+
+    body = api.get(f"/v1/loyalties/{program.public_id}/members/{code}/transactions").json()
+    same = api.get(f"/v1/loyalties/members/{code}/transactions").json()
+
+    assert body == same
+    assert body["object"] == "list" and body["data_ref"] == "data" and body["has_more"] is False
+    removal, addition = body["data"]
+    assert removal["type"] == "POINTS_REMOVAL"
+    assert removal["details"]["balance"]["points"] == -12 and removal["details"]["balance"]["balance"] == 18
+    assert addition["type"] == "POINTS_ADDITION"
+    assert addition["source_id"] == "s-1" and addition["reason"] == "welcome"
