@@ -1,6 +1,7 @@
 from django.urls import path
 
 from campaigns.api import async_actions, promotions, redemptions, rules, views, vouchers_write
+from campaigns.api.loyalty_urls import urlpatterns as loyalty_urlpatterns
 
 urlpatterns = [
     path("campaigns", views.CampaignCollectionApi.as_view(), name="campaign-collection"),
@@ -78,3 +79,5 @@ urlpatterns += [
         name="promotion-campaign-tiers",
     ),
 ]
+
+urlpatterns += loyalty_urlpatterns
