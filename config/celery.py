@@ -45,6 +45,11 @@ app.conf.beat_schedule = {
     "claim-due-distributions": {"task": "distributions.tasks.claim_due_distributions", "schedule": 15.0},
     "end-closed-distributions": {"task": "distributions.tasks.end_closed_distributions", "schedule": 60.0},
     "sweep-messages": {"task": "messaging.tasks.sweep_messages", "schedule": 15.0},
+    "expire-loyalty-points": {
+        "task": "campaigns.loyalty.tasks.expire_loyalty_points",
+        "schedule": 3600.0,
+        "options": {"queue": "bulk"},
+    },
     "sweep-sending-distributions": {
         "task": "distributions.tasks.sweep_sending_distributions",
         "schedule": 15.0,

@@ -2,6 +2,7 @@ from django.urls import path
 
 from campaigns.api import async_actions, promotions, redemptions, rules, views, vouchers_write
 from campaigns.api import distributions as campaign_distributions
+from campaigns.api.loyalty_urls import urlpatterns as loyalty_urlpatterns
 
 urlpatterns = [
     path("campaigns", views.CampaignCollectionApi.as_view(), name="campaign-collection"),
@@ -84,3 +85,5 @@ urlpatterns += [
         name="promotion-campaign-tiers",
     ),
 ]
+
+urlpatterns += loyalty_urlpatterns

@@ -10,6 +10,17 @@ from campaigns.models.catalogue import (
     Voucher,
     VoucherType,
 )
+from campaigns.models.loyalty import (
+    EarningRule,
+    LoyaltyCard,
+    LoyaltyPointsBucket,
+    LoyaltyTier,
+    LoyaltyTransaction,
+    Reward,
+    RewardAssignment,
+    RewardRedemption,
+    RewardType,
+)
 from campaigns.models.promotions import PromotionTier
 from campaigns.models.redemptions import Redemption, Referral
 from campaigns.models.rules import ValidationRule, ValidationRuleAssignment
@@ -28,4 +39,13 @@ __all__ = [
     "Referral",
     "Voucher",
     "VoucherType",
+    "EarningRule",
+    "LoyaltyCard",
+    "LoyaltyPointsBucket",
+    "LoyaltyTier",
+    "LoyaltyTransaction",
+    "Reward",
+    "RewardAssignment",
+    "RewardRedemption",
+    "RewardType",
 ]

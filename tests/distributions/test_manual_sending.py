@@ -14,7 +14,6 @@ from messaging.models import Message, MessageStream, MessageTemplate
 from tests.campaigns.factories import make_campaign
 from tests.distributions.engine_support import create_and_send, make_due, manual_segmentless, messages_of
 from tests.factories import CustomerFactory
-from tests.support.messaging import endpoint, local_project, receiver  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
