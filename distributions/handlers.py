@@ -60,13 +60,14 @@ def event_variables(event: DomainEvent, order: Order | None) -> dict[str, Any]:
         variables["gift.credits_added"] = data.get("amount")
         variables["gift.balance"] = data.get("balance")
     if event.type in ("customer.voucher.loyalty_card.points_added", "customer.rewarded.loyalty_points"):
-        variables["loyalty.points_added"] = data.get("points", data.get("amount"))
+        variables["loyalty.points_added"] = data.get("points")
         variables["loyalty.points_balance"] = data.get("balance")
-    if data.get("tier"):
-        variables["loyalty.tier"] = data["tier"]
-    if data.get("reward"):
-        reward = data["reward"]
-        variables["reward.name"] = reward.get("name") if isinstance(reward, dict) else reward
+    tier = refs.get("loyalty_tier_to") or refs.get("loyalty_tier")
+    if tier:
+        variables["loyalty.tier"] = tier
+    if event.type == "customer.reward_redemptions.completed":
+        variables["reward.name"] = refs.get("reward")
+        variables["reward.value"] = data.get("points")
     code = data.get("voucher_code") or data.get("code")
     if code:
         variables["voucher.code"] = code
@@ -82,7 +83,8 @@ def _parameter_matches(parameter: catalogue.Parameter, value: Any, event: Domain
     if parameter.kind == ParameterKind.SEGMENT:
         return refs.get("segment") == value
     if parameter.kind == ParameterKind.LOYALTY_TIER:
-        return value in (refs.get("tier"), refs.get("loyalty_tier"), data.get("tier"))
+        # The tier the customer is in now (upgraded / downgraded: the new one), or the one they left.
+        return value in (refs.get("loyalty_tier"), refs.get("loyalty_tier_to"))
     if parameter.kind == ParameterKind.CUSTOM_EVENT_NAME:
         return data.get("event") == value
     return True  # the validation rule is checked on its own, with the event's context
