@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from campaigns.models import Campaign, PromotionTier, ValidationRule
+from campaigns.models import Campaign, LoyaltyTier, PromotionTier, ValidationRule
 from campaigns.selectors import campaign_get
 from customers.models import Customer
 from distributions.catalogue import Parameter, ParameterKind
@@ -91,6 +91,14 @@ def resolve_validation_rule(project: Project, value: Any) -> ResolvedParameter:
     return ResolvedParameter(rule, rule.public_id)
 
 
+def resolve_loyalty_tier(project: Project, value: Any) -> ResolvedParameter:
+    identifier = _identifier(value, "loyalty tier")
+    tier = LoyaltyTier.objects.for_project(project).filter(public_id=identifier).first()
+    if tier is None:
+        raise ParameterInvalid(f"cannot find loyalty tier with id {identifier}")
+    return ResolvedParameter(tier, tier.public_id)
+
+
 def unavailable_resolver(what: str) -> Resolver:
     def refuse(project: Project, value: Any) -> ResolvedParameter:
         raise ParameterInvalid(f"{what} are not available yet in this version")
@@ -107,7 +115,7 @@ register_resolver(ParameterKind.CUSTOM_EVENT_NAME, resolve_custom_event_name)
 register_resolver(ParameterKind.SEGMENT, unavailable_resolver("Segments"))
 register_resolver(ParameterKind.PROMOTION_TIER, resolve_promotion_tier)
 register_resolver(ParameterKind.VALIDATION_RULE, resolve_validation_rule)
-register_resolver(ParameterKind.LOYALTY_TIER, unavailable_resolver("Loyalty tiers"))
+register_resolver(ParameterKind.LOYALTY_TIER, resolve_loyalty_tier)
 
 
 def resolve_parameter(project: Project, parameter: Parameter, value: Any) -> ResolvedParameter:
