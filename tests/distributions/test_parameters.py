@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns.models import PromotionTier
+from campaigns.models import LoyaltyTier, PromotionTier
 from campaigns.validation_rules.services import validation_rule_create
 from distributions import catalogue
 from distributions.catalogue import ParameterKind
@@ -88,6 +88,28 @@ def test_a_validation_rule_resolves_inside_the_project_only(project, other_proje
 
     assert resolve_parameter(project, parameter, ours.public_id).value == ours
     with pytest.raises(ParameterInvalid, match=f"^cannot find validation rule with id {theirs.public_id}$"):
+        resolve_parameter(project, parameter, theirs.public_id)
+
+
+def test_a_loyalty_tier_resolves_inside_the_project_only(project, other_project):
+    ours = LoyaltyTier.objects.create(
+        project=project,
+        public_id="ltr_ours",
+        campaign=make_campaign(project, campaign_type="LOYALTY_PROGRAM"),
+        name="Gold",
+        points_from=1000,
+    )
+    theirs = LoyaltyTier.objects.create(
+        project=other_project,
+        public_id="ltr_theirs",
+        campaign=make_campaign(other_project, campaign_type="LOYALTY_PROGRAM"),
+        name="Gold",
+        points_from=1000,
+    )
+    parameter = catalogue.Parameter("tier", ParameterKind.LOYALTY_TIER, "Loyalty tier")
+
+    assert resolve_parameter(project, parameter, "ltr_ours").value == ours
+    with pytest.raises(ParameterInvalid, match=f"^cannot find loyalty tier with id {theirs.public_id}$"):
         resolve_parameter(project, parameter, theirs.public_id)
 
 

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns.demo_loyalty import seed_loyalty
 from campaigns.demo_promotions import seed_promotions
 from campaigns.demo_redemptions import seed_redemptions
 from campaigns.models import Campaign, CodeGenerationJob
@@ -223,6 +224,7 @@ class Command(BaseCommand):
         orders_created, events_created = seed_history(project)
         campaigns_created = seed_campaigns(project)
         seed_promotions(project)
+        loyalty = seed_loyalty(project)
         redemptions = seed_redemptions(project)
         seed_webhooks(project)
         distributions = seed_distributions(project)
@@ -230,6 +232,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Customers: {created} created, {updated} updated")
         self.stdout.write(f"History: {orders_created} orders and {events_created} custom events added")
         self.stdout.write(f"Campaigns added: {', '.join(campaigns_created) or 'none'}")
+        self.stdout.write(f"Loyalty: {loyalty}")
         self.stdout.write(f"Redemptions and referrals: {redemptions}")
         self.stdout.write(f"Distributions: {', '.join(d.name for d in distributions)}")
         self.stdout.write(f"Login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
