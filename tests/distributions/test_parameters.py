@@ -124,10 +124,3 @@ def test_kinds_built_alongside_refuse_until_wired(project, kind, what):
 
     with pytest.raises(ParameterInvalid, match=f"^{what} are not available yet in this version$"):
         resolve_parameter(project, parameter, "anything")
-
-
-def test_a_loyalty_tier_resolves_only_inside_the_project(project):
-    parameter = catalogue.Parameter("loyalty_tier", ParameterKind.LOYALTY_TIER, "Tier")
-
-    with pytest.raises(ParameterInvalid, match="^cannot find loyalty tier with id ltr_nope$"):
-        resolve_parameter(project, parameter, "ltr_nope")
