@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
 from campaigns.models import Campaign, CampaignQuerySet, Publication, Voucher
+from distributions.analytics import campaign_distribution_rows
+from distributions.selectors import distributions_of_campaign
 from tenancy.access import access_campaign, membership_required
 from tenancy.models import Project
 from tenancy.templatetags.dashboard import cents
@@ -176,6 +178,12 @@ def campaign_detail(request: HttpRequest, identifier: str) -> HttpResponse:
             "redeemed_count": counts["redeemed_count"],
             "summary": _summary(campaign),
             "codes": _codes_page(request, campaign) if campaign.has_codes else None,
+            "distribution_rows": campaign_distribution_rows(
+                project=request.project,
+                distributions=distributions_of_campaign(
+                    project=request.project, campaign_public_id=campaign.public_id
+                ),
+            ),
         },
     )
 

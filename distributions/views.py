@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django import forms
@@ -20,6 +21,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from distributions import catalogue, services
+from distributions.analytics import distribution_analytics
+from distributions.charts import delivery_charts
 from distributions.models import ActivityKind, Distribution, DistributionActivity, DistributionStatus
 from distributions.services import DistributionRefused
 from tenancy.access import access_distribution, membership_required
@@ -85,6 +88,33 @@ def _activity_page(
     return rows, next_url
 
 
+ANALYTICS_RANGES = {
+    "24h": (timedelta(hours=24), "hour"),
+    "7d": (timedelta(days=7), "day"),
+    "30d": (timedelta(days=30), "day"),
+}
+
+
+def _analytics(request: HttpRequest, distribution: Distribution) -> dict:
+    """The chart and the table of the Analytics tab, over the chosen range (in the project's time zone)."""
+    chosen = request.GET.get("range", "7d")
+    if chosen not in ANALYTICS_RANGES:
+        chosen = "7d"
+    span, interval = ANALYTICS_RANGES[chosen]
+    until = timezone.now() + timedelta(seconds=1)
+    report = distribution_analytics(
+        project=request.project, distribution=distribution, since=until - span, until=until, interval=interval
+    )
+    label = "%H:%M" if interval == "hour" else "%b %d"
+    with timezone.override(zoneinfo.ZoneInfo(request.project.timezone)):
+        return {
+            "report": report,
+            "charts": delivery_charts(report["series"], label_format=label),
+            "ranges": list(ANALYTICS_RANGES),
+            "range": chosen,
+        }
+
+
 @membership_required
 def distribution_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     distribution = access_distribution(request, public_id)
@@ -102,6 +132,8 @@ def distribution_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         if distribution.status == DistributionStatus.DRAFT
         else [],
     }
+    if tab == "analytics":
+        context.update(_analytics(request, distribution))
     if tab == "activity":
         context["activities"], context["next_url"] = _activity_page(request, distribution)
         context["activity_kinds"] = ActivityKind.choices
@@ -180,6 +212,26 @@ def _transition(
 
 distribution_send = _transition(services.distribution_send, "Distribution sent.")
 distribution_pause = _transition(services.distribution_pause, "Distribution paused.")
-distribution_resume = _transition(services.distribution_resume, "Distribution resumed.")
+
+
+@membership_required(can_edit=True)
+@require_POST
+def distribution_resume(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Set live again; ticking "send again what failed" also replays the messages that failed for good."""
+    distribution = access_distribution(request, public_id)
+    try:
+        services.distribution_resume(
+            project=request.project,
+            distribution=distribution,
+            by=request.user,
+            replay_failed=request.POST.get("replay_failed") == "1",
+        )
+    except DistributionRefused as error:
+        messages.error(request, error.details)
+    else:
+        messages.success(request, "Distribution resumed.")
+    return redirect("distributions:detail", public_id=distribution.public_id)
+
+
 distribution_cancel = _transition(services.distribution_cancel, "Distribution canceled.")
 distribution_delete = _transition(services.distribution_delete, "Distribution deleted.")

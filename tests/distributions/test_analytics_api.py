@@ -5,33 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from distributions import sending, services
-from messaging.delivery import messages_deliver
-from tests.campaigns.factories import make_campaign
-from tests.campaigns.redemption_support import redeem
-from tests.distributions.engine_support import create_and_send, make_due, manual_segmentless, messages_of
-from tests.factories import CustomerFactory
-
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def delivered(api, local_project, endpoint, receiver):
-    """A manual distribution that published Ada's code and delivered it, the code redeemed once."""
-    ada = CustomerFactory(project=local_project, source_id="ada", email="ada@example.com")
-    campaign = make_campaign(local_project, codes_count=3)
-    distribution = create_and_send(local_project, manual_segmentless(ada, campaign, endpoint))
-    make_due(local_project, distribution)
-    services.distributions_claim_due()
-    sending.distribution_materialise(project=local_project, distribution=distribution)
-    message = messages_of(local_project, distribution).get()
-    messages_deliver(project=local_project, channel="webhook", message_ids=[message.pk])
-    distribution.refresh_from_db()
-    sending.distribution_check_sent(project=local_project, distribution=distribution)
-    code = message.variables["voucher.code"]
-    assert redeem(api, code, customer={"source_id": "ada"}).status_code == 200
-    assert redeem(api, code, customer={"source_id": "ada"}).status_code == 200  # twice: still one code
-    return {"distribution": distribution, "campaign": campaign, "message": message}
 
 
 def test_analytics_count_sent_messages_codes_published_and_redeemed(api, delivered):
