@@ -1,0 +1,148 @@
+"""Real-time membership: re-check one customer against every filter segment of the project.
+
+When an event about a customer arrives (their profile, an order, a custom event, a redemption, a
+points balance), one SELECT evaluates every auto-update and passive segment's compiled filter on
+that customer (a CASE per segment over `WHERE id = …`), one more reads their current memberships,
+and the differences are applied with the sync's RETURNING statements and announced in the same
+transaction. The handler runs first among an event's handlers (order 10), so a distribution
+reacting to the same event sees the membership it produced.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import BooleanField, Case, F, Value, When
+from django.utils import timezone
+
+from customers.models import Customer
+from eventbus.cause import Cause
+from eventbus.models import DomainEvent
+from eventbus.registry import handles
+from segments.filters import FilterError, compile_filter
+from segments.models import Segment, SegmentMember
+from segments.sync import announce_changes
+from tenancy.models import Project
+
+logger = logging.getLogger(__name__)
+
+# Everything that can change what a filter sees about a customer. Events of apps built in parallel
+# (redemptions, loyalty) are listed by their Voucherify names; a type nobody publishes costs nothing.
+CUSTOMER_CHANGING_EVENTS = [
+    "customer.created",
+    "customer.updated",
+    "customer.order.created",
+    "customer.order.updated",
+    "customer.order.paid",
+    "customer.order.canceled",
+    "customer.custom_event",
+    "customer.redemption.succeeded",
+    "customer.redemption.rollback.succeeded",
+    "customer.rewarded.loyalty_points",
+    "customer.voucher.loyalty_card.points_added",
+    "customer.voucher.loyalty_card.points_expired",
+    "customer.loyalty.tier.joined",
+    "customer.loyalty.tier.upgraded",
+    "customer.loyalty.tier.downgraded",
+    "customer.loyalty.tier.left",
+]
+
+INSERT_ONE_SQL = """
+INSERT INTO segments_segmentmember (project_id, segment_id, customer_id, entered_at)
+SELECT %s, segment_id, %s, %s FROM unnest(%s::bigint[]) AS segment_id
+ON CONFLICT (project_id, segment_id, customer_id) DO NOTHING
+RETURNING segment_id
+"""
+
+DELETE_ONE_SQL = """
+DELETE FROM segments_segmentmember
+WHERE project_id = %s AND customer_id = %s AND segment_id = ANY(%s::bigint[])
+RETURNING segment_id
+"""
+
+
+def filter_segments(project: Project):
+    """The segments kept by filters (drafts included: they are synced too)."""
+    return (
+        Segment.objects.for_project(project)
+        .filter(type__in=[Segment.Type.AUTO_UPDATE, Segment.Type.PASSIVE], is_filter_valid=True)
+        .order_by("pk")
+    )
+
+
+def evaluate_customer(
+    project: Project, customer_id: int, segments: list[Segment], *, now: datetime
+) -> set[int]:
+    """The ids of `segments` whose filter the customer matches: one query for all of them."""
+    annotations = {}
+    for segment in segments:
+        try:
+            compiled = compile_filter(segment.filter, now=now)
+        except FilterError:
+            logger.warning("Segment %s has a filter that no longer compiles; skipped", segment.public_id)
+            continue
+        annotations[f"segment_{segment.pk}"] = Case(
+            When(compiled.q, then=Value(True)), default=Value(False), output_field=BooleanField()
+        )
+    if not annotations:
+        return set()
+    row = (
+        Customer.objects.for_project(project)
+        .filter(pk=customer_id)
+        .annotate(**annotations)
+        .values(*annotations)
+        .first()
+    )
+    if row is None:
+        return set()
+    return {int(name.removeprefix("segment_")) for name, matches in row.items() if matches}
+
+
+def customer_recheck(
+    *, project: Project, customer_id: int, cause: Cause, now: datetime | None = None
+) -> None:
+    """Bring the customer's membership of every filter segment up to date; announce the changes.
+
+    Runs inside the caller's transaction (the event handler's): changes and events commit together.
+    """
+    now = now or timezone.now()
+    segments = list(filter_segments(project))
+    if not segments:
+        return
+    by_id = {segment.pk: segment for segment in segments}
+    matches = evaluate_customer(project, customer_id, segments, now=now)
+    current = set(
+        SegmentMember.objects.for_project(project)
+        .filter(customer_id=customer_id, segment_id__in=list(by_id))
+        .values_list("segment_id", flat=True)
+    )
+    to_add, to_remove = sorted(matches - current), sorted(current - matches)
+    if not to_add and not to_remove:
+        return
+    with connection.cursor() as cursor:
+        entered: list[int] = []
+        left: list[int] = []
+        if to_add:
+            cursor.execute(INSERT_ONE_SQL, [project.pk, customer_id, now, to_add])
+            entered = [row[0] for row in cursor.fetchall()]
+        if to_remove:
+            cursor.execute(DELETE_ONE_SQL, [project.pk, customer_id, to_remove])
+            left = [row[0] for row in cursor.fetchall()]
+    for segment_id in set(entered) | set(left):
+        segment = by_id[segment_id]
+        joined = [customer_id] if segment_id in entered else []
+        gone = [customer_id] if segment_id in left else []
+        Segment.objects.for_project(project).filter(pk=segment_id).update(
+            member_count=F("member_count") + len(joined) - len(gone)
+        )
+        if segment.publishes_events:
+            announce_changes(project, segment, entered=joined, left=gone, now=now, cause=cause)
+
+
+@handles(CUSTOMER_CHANGING_EVENTS, order=10, name="segments.realtime.recheck_customer")
+def recheck_customer(event: DomainEvent) -> None:
+    if event.customer_id is None:
+        return
+    customer_recheck(project=event.project, customer_id=event.customer_id, cause=Cause.from_dict(event.cause))
