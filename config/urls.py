@@ -29,6 +29,7 @@ api_urlpatterns = [
     ),
     path("", include("customers.api.urls")),
     path("", include("campaigns.api.urls")),
+    path("", include("segments.api.urls")),
     re_path(r"^.*$", api_not_found),
 ]
 

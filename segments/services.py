@@ -110,22 +110,37 @@ def segment_create(
 
 
 @transaction.atomic
-def segment_update_filter(*, project: Project, segment: Segment, filter: Mapping[str, Any]) -> Segment:
-    """Replace a filter segment's filter and re-sync: the difference against the current members is
-    announced (after the baseline), as with any re-sync."""
+def segment_update(
+    *,
+    project: Project,
+    segment: Segment,
+    filter: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    reentry_cooldown_seconds: int | None = None,
+) -> Segment:
+    """Change what is given. A new filter is compiled first (FilterError) and re-synced: the difference
+    against the current members is announced (after the baseline), as with any re-sync."""
     locked = Segment.objects.for_project(project).select_for_update().get(pk=segment.pk)
-    if not locked.has_filter:
-        raise ValueError("A static segment has no filter.")
-    compiled = compile_filter(filter, now=timezone.now())
-    locked.filter = dict(filter)
-    locked.is_filter_valid = True
-    locked.is_time_dependent = compiled.is_time_dependent
-    locked.filter_version += 1
+    changed = ["updated_at"]
+    if filter is not None:
+        if not locked.has_filter:
+            raise ValueError("A static segment has no filter.")
+        compiled = compile_filter(filter, now=timezone.now())
+        locked.filter = dict(filter)
+        locked.is_filter_valid = True
+        locked.is_time_dependent = compiled.is_time_dependent
+        locked.filter_version += 1
+        changed += ["filter", "is_filter_valid", "is_time_dependent", "filter_version"]
+    if name is not None:
+        locked.name = name
+        changed.append("name")
+    if reentry_cooldown_seconds is not None:
+        locked.reentry_cooldown_seconds = reentry_cooldown_seconds
+        changed.append("reentry_cooldown_seconds")
     locked.updated_at = timezone.now()
-    locked.save(
-        update_fields=["filter", "is_filter_valid", "is_time_dependent", "filter_version", "updated_at"]
-    )
-    sync_job_create(project=project, segment=locked)
+    locked.save(update_fields=changed)
+    if filter is not None:
+        sync_job_create(project=project, segment=locked)
     return locked
 
 

@@ -47,3 +47,29 @@ def segment_events(project, type: str, segment: Segment | None = None) -> list[s
     if segment is not None:
         events = events.filter(refs__segment=segment.public_id)
     return sorted(events.values_list("customer__source_id", flat=True))
+
+
+def segment_state() -> dict[str, list]:
+    from segments.models import SegmentExit, SegmentSyncJob
+
+    return {
+        "segments": list(Segment.objects.unscoped().order_by("pk").values()),
+        "members": list(SegmentMember.objects.unscoped().order_by("pk").values()),
+        "exits": list(SegmentExit.objects.unscoped().order_by("pk").values()),
+        "jobs": list(SegmentSyncJob.objects.unscoped().order_by("pk").values()),
+    }
+
+
+class nothing_changes:  # noqa: N801  (used as `with nothing_changes():`, like tests.api.support's)
+    """Then: no segment, member, exit, sync job, customer, event or key changed."""
+
+    def __enter__(self):
+        from tests.api.support import database_state
+
+        self._state = database_state
+        self.before = (database_state(), segment_state())
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            assert (self._state(), segment_state()) == self.before
+        return False
