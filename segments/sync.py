@@ -63,7 +63,7 @@ def matching_customers(project: Project, segment: Segment, *, now: datetime, ext
     customers = Customer.objects.for_project(project).filter(compiled.q)
     if extra is not None:
         customers = customers.filter(extra)
-    return customers.values("pk")
+    return customers.values("id")
 
 
 # --- starting a job ------------------------------------------------------------------------------
