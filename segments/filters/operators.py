@@ -102,6 +102,16 @@ def _string_has_value(target: Target) -> Q:
     return Q(IsNull(target.expression, False)) & negated(Q(Exact(target.expression, "")))
 
 
+def _string_is_known(t: Target, o: Operand, c: Context) -> Q:
+    o.ignored()
+    return _string_has_value(t)
+
+
+def _string_is_unknown(t: Target, o: Operand, c: Context) -> Q:
+    o.ignored()
+    return negated(_string_has_value(t))
+
+
 STRING_OPERATORS: dict[str, Operator] = {
     "$is": Operator(lambda t, o, c: Q(Exact(t.expression, o.string()))),
     "$is_not": Operator(lambda t, o, c: negated(Q(Exact(t.expression, o.string())))),
@@ -111,8 +121,8 @@ STRING_OPERATORS: dict[str, Operator] = {
     "$ends_with": Operator(lambda t, o, c: Q(EndsWith(t.expression, o.string()))),
     "$contains": Operator(lambda t, o, c: Q(Contains(t.expression, o.string()))),
     "$not_contain": Operator(lambda t, o, c: negated(Q(Contains(t.expression, o.string())))),
-    "$has_value": Operator(lambda t, o, c: (o.ignored(), _string_has_value(t))[1]),
-    "$is_unknown": Operator(lambda t, o, c: (o.ignored(), negated(_string_has_value(t)))[1]),
+    "$has_value": Operator(_string_is_known),
+    "$is_unknown": Operator(_string_is_unknown),
 }
 
 
@@ -265,6 +275,16 @@ def _metadata_has_value(t: Target) -> Q:
     )
 
 
+def _metadata_is_known(t: Target, o: Operand, c: Context) -> Q:
+    o.ignored()
+    return _metadata_has_value(t)
+
+
+def _metadata_is_unknown(t: Target, o: Operand, c: Context) -> Q:
+    o.ignored()
+    return negated(_metadata_has_value(t))
+
+
 METADATA_OPERATORS: dict[str, Operator] = {
     "$is": Operator(lambda t, o, c: Q(Exact(t.expression, _json(o.scalar())))),
     "$is_not": Operator(lambda t, o, c: negated(Q(Exact(t.expression, _json(o.scalar()))))),
@@ -280,8 +300,8 @@ METADATA_OPERATORS: dict[str, Operator] = {
     "$not_contain": Operator(lambda t, o, c: negated(_textual(Contains)(t, o, c))),
     "$after": Operator(_text_order(GreaterThan)),
     "$before": Operator(_text_order(LessThan)),
-    "$has_value": Operator(lambda t, o, c: (o.ignored(), _metadata_has_value(t))[1]),
-    "$is_unknown": Operator(lambda t, o, c: (o.ignored(), negated(_metadata_has_value(t)))[1]),
+    "$has_value": Operator(_metadata_is_known),
+    "$is_unknown": Operator(_metadata_is_unknown),
 }
 
 
