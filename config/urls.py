@@ -41,6 +41,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", include("customers.urls")),
     path("campaigns/", include("campaigns.urls")),
+    path("segments/", include("segments.urls")),
     path("", include("tenancy.urls")),
 ]
 

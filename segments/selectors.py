@@ -55,3 +55,11 @@ def segment_member_ids(*, project: Project, segment: Segment) -> QuerySet:
         .filter(segment=segment)
         .values_list("customer_id", flat=True)
     )
+
+
+def filter_estimated_count(*, project: Project, filter: dict) -> int:
+    """How many of the project's customers the filter selects now: the compiled query, counted."""
+    from segments.filters import compile_filter
+
+    compiled = compile_filter(filter)
+    return Customer.objects.for_project(project).filter(compiled.q).count()
