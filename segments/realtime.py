@@ -14,7 +14,7 @@ import logging
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import BooleanField, Case, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from customers.models import Customer
@@ -72,32 +72,58 @@ def filter_segments(project: Project):
     )
 
 
+# Each segment's filter as SQL text, keyed by its filter version (and, for time-dependent filters,
+# by the minute its relative dates were fixed at). Building the SQL through the ORM costs a few
+# milliseconds a segment, far more than running it; a re-check of 50 segments would spend ~300 ms
+# there without this cache.
+_MEMBERSHIP_SQL: dict[tuple[int, int, datetime | None], tuple[str, tuple]] = {}
+_MEMBERSHIP_SQL_LIMIT = 5000
+
+
+def _membership_sql(project: Project, segment: Segment, now: datetime) -> tuple[str, tuple] | None:
+    """`EXISTS (the segment's query restricted to one customer id)`, with its parameters, the
+    customer id last; None when the filter no longer compiles."""
+    fixed_at = now.replace(second=0, microsecond=0) if segment.is_time_dependent else None
+    key = (segment.pk, segment.filter_version, fixed_at)
+    cached = _MEMBERSHIP_SQL.get(key)
+    if cached is None:
+        try:
+            compiled = compile_filter(segment.filter, now=fixed_at or now)
+        except FilterError:
+            logger.warning("Segment %s has a filter that no longer compiles; skipped", segment.public_id)
+            return None
+        query = Customer.objects.for_project(project).filter(compiled.q).values("id")
+        sql, params = query.query.sql_with_params()
+        cached = (f"EXISTS (SELECT 1 FROM ({sql}) AS matching WHERE matching.id = %s)", tuple(params))  # noqa: S608  (ORM-built SQL)
+        if len(_MEMBERSHIP_SQL) >= _MEMBERSHIP_SQL_LIMIT:
+            _MEMBERSHIP_SQL.clear()
+        _MEMBERSHIP_SQL[key] = cached
+    return cached
+
+
 def evaluate_customer(
     project: Project, customer_id: int, segments: list[Segment], *, now: datetime
 ) -> set[int]:
-    """The ids of `segments` whose filter the customer matches: one query for all of them."""
-    annotations = {}
+    """The ids of `segments` whose filter the customer matches: one SELECT of one boolean per segment.
+
+    Raw SQL around the ORM-built segment queries: it measurably pays (see `_MEMBERSHIP_SQL`), and
+    PostgreSQL turns each `EXISTS` into a primary-key lookup of the customer with the filter on top.
+    """
+    columns, params, segment_ids = [], [], []
     for segment in segments:
-        try:
-            compiled = compile_filter(segment.filter, now=now)
-        except FilterError:
-            logger.warning("Segment %s has a filter that no longer compiles; skipped", segment.public_id)
+        membership = _membership_sql(project, segment, now)
+        if membership is None:
             continue
-        annotations[f"segment_{segment.pk}"] = Case(
-            When(compiled.q, then=Value(True)), default=Value(False), output_field=BooleanField()
-        )
-    if not annotations:
+        sql, sql_params = membership
+        columns.append(sql)
+        params.extend([*sql_params, customer_id])
+        segment_ids.append(segment.pk)
+    if not columns:
         return set()
-    row = (
-        Customer.objects.for_project(project)
-        .filter(pk=customer_id)
-        .annotate(**annotations)
-        .values(*annotations)
-        .first()
-    )
-    if row is None:
-        return set()
-    return {int(name.removeprefix("segment_")) for name, matches in row.items() if matches}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)}", params)
+        row = cursor.fetchone()
+    return {segment_id for segment_id, matches in zip(segment_ids, row, strict=True) if matches}
 
 
 def customer_recheck(

@@ -3,6 +3,7 @@ evaluation and a straightforward Python evaluation of the same filter agree on e
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from tests.segments.support import NOW, make_customer, matching, track
 pytestmark = pytest.mark.django_db
 
 TODAY = NOW.date()
+VERSIONS = itertools.count(1)
 MISSING = object()
 
 # --- random customers ----------------------------------------------------------------------------
@@ -358,7 +360,8 @@ def test_sql_realtime_and_python_agree(project, people, tree):
 
         assert matching(project, filter) == expected, filter
 
-        segment = Segment(pk=1, filter=filter)
+        # A new filter version per example: the re-check caches each segment version's SQL.
+        segment = Segment(pk=1, filter=filter, filter_version=next(VERSIONS))
         realtime = {c.source_id for c in customers if evaluate_customer(project, c.pk, [segment], now=NOW)}
         assert realtime == expected, filter
         transaction.set_rollback(True)
