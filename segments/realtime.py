@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -156,15 +156,24 @@ def customer_recheck(
         if to_remove:
             cursor.execute(DELETE_ONE_SQL, [project.pk, customer_id, to_remove])
             left = [row[0] for row in cursor.fetchall()]
+    deltas: dict[int, int] = {}
     for segment_id in set(entered) | set(left):
         segment = by_id[segment_id]
         joined = [customer_id] if segment_id in entered else []
         gone = [customer_id] if segment_id in left else []
-        Segment.objects.for_project(project).filter(pk=segment_id).update(
-            member_count=F("member_count") + len(joined) - len(gone)
-        )
+        deltas[segment_id] = len(joined) - len(gone)
         if segment.publishes_events:
             announce_changes(project, segment, entered=joined, left=gone, now=now, cause=cause)
+    # The counts move after commit, in statements of their own: holding segment rows here while
+    # a sync range waits on this transaction's member rows could deadlock (see segments.sync).
+    transaction.on_commit(lambda: _move_counts(project, deltas))
+
+
+def _move_counts(project: Project, deltas: dict[int, int]) -> None:
+    for segment_id, delta in sorted(deltas.items()):
+        Segment.objects.for_project(project).filter(pk=segment_id).update(
+            member_count=F("member_count") + delta
+        )
 
 
 @handles(CUSTOMER_CHANGING_EVENTS, order=10, name="segments.realtime.recheck_customer")

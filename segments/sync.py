@@ -29,7 +29,7 @@ from django.utils import timezone
 from customers.models import Customer
 from eventbus.cause import INTERNAL, Cause
 from eventbus.services import publish, publish_many
-from segments.filters import compile_filter
+from segments.filters import FilterError, compile_filter
 from segments.models import Segment, SegmentExit, SegmentMember, SegmentSyncJob
 from tenancy.models import Project
 
@@ -123,6 +123,12 @@ def sync_job_run(job_id: int, *, range_size: int = RANGE_SIZE, on_range_applied=
 
     `on_range_applied(job)` is called inside each range's transaction after its changes are written
     and before they commit: the fault tests use it to die at the worst moment.
+
+    Locks: a range's transaction locks only its job row (and the member rows it writes), never the
+    segment row; the segment's progress and count are updated after it commits. The real-time
+    re-check writes member rows too, so a range holding the segment row while waiting on a member
+    row that a re-check holds (which in turn would wait on the segment row) could deadlock. Where
+    both are locked (finishing, editing a filter) the segment row comes first.
     """
     job = _claim(job_id)
     if job is None:
@@ -131,9 +137,7 @@ def sync_job_run(job_id: int, *, range_size: int = RANGE_SIZE, on_range_applied=
     while True:
         with transaction.atomic():
             locked = SegmentSyncJob.objects.for_project(project).select_for_update().get(pk=job.pk)
-            segment = (
-                Segment.objects.for_project(project).select_for_update().filter(pk=locked.segment_id).first()
-            )
+            segment = Segment.objects.for_project(project).filter(pk=locked.segment_id).first()
             if locked.status != SegmentSyncJob.Status.RUNNING or segment is None:
                 return False
             if segment.filter_version != locked.filter_version:
@@ -141,14 +145,23 @@ def sync_job_run(job_id: int, *, range_size: int = RANGE_SIZE, on_range_applied=
                 locked.save(update_fields=["status"])
                 return False
             if locked.next_customer_id > locked.last_customer_id:
-                _finish(project, segment, locked)
-                return True
-            _apply_range(project, segment, locked, range_size)
+                break
+            try:
+                entered, left = _apply_range(project, segment, locked, range_size)
+            except FilterError:
+                _abandon(project, segment, locked)
+                return False
             if on_range_applied is not None:
                 on_range_applied(locked)
+        # After the commit, in a statement of its own: see "Locks" above. A crash here only leaves
+        # the count off until the exact recount at the end of the job.
+        Segment.objects.for_project(project).filter(pk=segment.pk).update(
+            sync_progress=locked.progress, member_count=F("member_count") + entered - left
+        )
+    return _finish(project, job.pk)
 
 
-def _apply_range(project: Project, segment: Segment, job: SegmentSyncJob, range_size: int) -> None:
+def _apply_range(project: Project, segment: Segment, job: SegmentSyncJob, range_size: int) -> tuple[int, int]:
     low = job.next_customer_id
     high = min(low + range_size - 1, job.last_customer_id)
     now = timezone.now()
@@ -172,12 +185,34 @@ def _apply_range(project: Project, segment: Segment, job: SegmentSyncJob, range_
     job.left_count += len(left)
     job.lease_until = timezone.now() + LEASE
     job.save(update_fields=["next_customer_id", "entered_count", "left_count", "lease_until"])
+    return len(entered), len(left)
+
+
+def _abandon(project: Project, segment: Segment, job: SegmentSyncJob) -> None:
+    """The stored filter no longer compiles (a field family was unregistered): stop, and say so."""
+    logger.warning("Segment %s: filter no longer compiles; sync abandoned", segment.public_id)
+    job.status = SegmentSyncJob.Status.DONE
+    job.finished_at = timezone.now()
+    job.lease_until = None
+    job.save(update_fields=["status", "finished_at", "lease_until"])
     Segment.objects.for_project(project).filter(pk=segment.pk).update(
-        sync_progress=job.progress, member_count=F("member_count") + len(entered) - len(left)
+        is_filter_valid=False, status=Segment.Status.SYNCED
     )
 
 
-def _finish(project: Project, segment: Segment, job: SegmentSyncJob) -> None:
+@transaction.atomic
+def _finish(project: Project, job_id: int) -> bool:
+    segment_id = (
+        SegmentSyncJob.objects.for_project(project).values_list("segment_id", flat=True).get(pk=job_id)
+    )
+    segment = Segment.objects.for_project(project).select_for_update().filter(pk=segment_id).first()
+    job = SegmentSyncJob.objects.for_project(project).select_for_update().get(pk=job_id)
+    if segment is None or job.status != SegmentSyncJob.Status.RUNNING:
+        return False
+    if segment.filter_version != job.filter_version:
+        job.status = SegmentSyncJob.Status.SUPERSEDED
+        job.save(update_fields=["status"])
+        return False
     now = timezone.now()
     job.status = SegmentSyncJob.Status.DONE
     job.finished_at = now
@@ -212,6 +247,7 @@ def _finish(project: Project, segment: Segment, job: SegmentSyncJob) -> None:
         },
         cause=INTERNAL,
     )
+    return True
 
 
 # --- announcing changes --------------------------------------------------------------------------

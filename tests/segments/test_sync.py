@@ -174,3 +174,18 @@ def test_time_dependent_segments_are_resynced_by_the_beat_task(project, people):
     assert resync_time_dependent_segments() == 1
     assert latest_job(project, segment).status == "pending"
     assert latest_job(project, static).status == "done"
+
+
+def test_a_filter_that_no_longer_compiles_stops_its_sync_and_is_flagged(project, people):
+    segment = segment_create(project=project, name="Gold", type="auto-update", filter=level("gold"))
+    # As if the app that registered a field family were removed after the segment was saved.
+    Segment.objects.for_project(project).filter(pk=segment.pk).update(
+        filter={"loyalty_points.campaigns.Club.points": {"conditions": {"$more_than": [1]}}}
+    )
+
+    assert not run(project, segment)
+
+    segment.refresh_from_db()
+    assert segment.is_filter_valid is False
+    assert latest_job(project, segment).status == "done"
+    assert members(project, segment) == set()
