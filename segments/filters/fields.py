@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import F, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Exists, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.aggregates import Count
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Coalesce, ExtractDay, ExtractMonth
@@ -109,7 +109,8 @@ def _event_count(match: re.Match, options: Mapping[str, Any], context: Context) 
         events = events.filter(created_at__gte=context.now - timedelta(days=window))
     counted = events.order_by().values("customer").annotate(total=Count("*")).values("total")
     expression = Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-    return Field(Target(Kind.NUMBER, expression), COUNT_OPERATORS, is_time_dependent=window is not None)
+    target = Target(Kind.NUMBER, expression, exists_expression=Exists(events))
+    return Field(target, COUNT_OPERATORS, is_time_dependent=window is not None)
 
 
 def _not_available(what: str) -> FieldBuilder:

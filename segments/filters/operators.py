@@ -69,6 +69,7 @@ class Target:
     expression: Expression
     text_expression: Expression | None = None  # metadata: the value as text (`->>`)
     anniversary_expression: Expression | None = None  # birthdate: month * 100 + day
+    exists_expression: Expression | None = None  # counts: "at least one", for a cheaper plan
 
 
 Builder = Callable[[Target, Operand, Context], Q]
@@ -138,12 +139,35 @@ NUMBER_OPERATORS: dict[str, Operator] = {
     "$less_than": Operator(lambda t, o, c: Q(LessThan(t.expression, o.number()))),
     "$less_than_equal": Operator(lambda t, o, c: Q(LessThanOrEqual(t.expression, o.number()))),
 }
+
+
+def _count(operator: str, *, at_least_one_when: int | None = None, none_when: int | None = None) -> Operator:
+    """A count comparison; "more than 0" and "is 0" (the usual ones) become EXISTS / NOT EXISTS,
+    which PostgreSQL can run as one hashed semi-join over the events instead of a count per customer."""
+    counted = NUMBER_OPERATORS[operator].build
+
+    def build(t: Target, o: Operand, c: Context) -> Q:
+        value = o.number()
+        if t.exists_expression is not None and value == at_least_one_when:
+            return Q(t.exists_expression)
+        if t.exists_expression is not None and value == none_when:
+            return ~Q(t.exists_expression)
+        return counted(t, o, c)
+
+    return Operator(build)
+
+
 # Counts (custom events) also take the `$count*` spellings of Voucherify's docs.
 COUNT_OPERATORS: dict[str, Operator] = {
     **NUMBER_OPERATORS,
-    "$count": NUMBER_OPERATORS["$is"],
-    "$count_more": NUMBER_OPERATORS["$more_than"],
-    "$count_less": NUMBER_OPERATORS["$less_than"],
+    "$is": _count("$is", none_when=0),
+    "$more_than": _count("$more_than", at_least_one_when=0),
+    "$more_than_equal": _count("$more_than_equal", at_least_one_when=1),
+    "$less_than": _count("$less_than", none_when=1),
+    "$less_than_equal": _count("$less_than_equal", none_when=0),
+    "$count": _count("$is", none_when=0),
+    "$count_more": _count("$more_than", at_least_one_when=0),
+    "$count_less": _count("$less_than", none_when=1),
 }
 
 
