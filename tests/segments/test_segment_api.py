@@ -4,6 +4,8 @@ with Voucherify's error naming what is wrong, changing nothing."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from segments.models import Segment, SegmentSyncJob
 from segments.services import segment_create
@@ -200,3 +202,18 @@ def test_customers_cannot_be_added_to_a_filter_segment(api, project):
         response = api.post(f"/v1/segments/{gold.public_id}/customers", {"customers": ["ada"]}, format="json")
 
     assert_error(response, 400, "invalid_payload")
+
+
+def test_lists_take_a_fixed_number_of_queries(api, project):
+    ada = make_customer(project, "ada")
+    api.get("/v1/segments")  # warm the key's caches, as any earlier request would
+    counts = {}
+    for size in (1, 5):
+        for number in range(size):
+            segment_create(project=project, name=f"S{size}-{number}", type="static", customers=["ada"])
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get("/v1/segments").status_code == 200
+            assert api.get(f"/v1/customers/{ada.public_id}/segments").status_code == 200
+        counts[size] = len(captured.captured_queries)
+
+    assert counts[1] == counts[5] <= 16
