@@ -22,7 +22,7 @@ from eventbus.cause import Cause
 from eventbus.models import DomainEvent
 from eventbus.registry import handles
 from segments.filters import FilterError, compile_filter
-from segments.models import Segment, SegmentMember
+from segments.models import Segment
 from segments.sync import announce_changes
 from tenancy.models import Project
 
@@ -94,22 +94,30 @@ def _membership_sql(project: Project, segment: Segment, now: datetime) -> tuple[
             return None
         query = Customer.objects.for_project(project).filter(compiled.q).values("id")
         sql, params = query.query.sql_with_params()
-        cached = (f"EXISTS (SELECT 1 FROM ({sql}) AS matching WHERE matching.id = %s)", tuple(params))  # noqa: S608  (ORM-built SQL)
+        exists = f"EXISTS (SELECT 1 FROM ({sql}) AS matching WHERE matching.id = %s)"  # noqa: S608
+        cached = (exists, tuple(params))
         if len(_MEMBERSHIP_SQL) >= _MEMBERSHIP_SQL_LIMIT:
             _MEMBERSHIP_SQL.clear()
         _MEMBERSHIP_SQL[key] = cached
     return cached
 
 
-def evaluate_customer(
+MEMBERSHIPS_SQL = """ARRAY(SELECT segment_id FROM segments_segmentmember
+    WHERE project_id = %s AND customer_id = %s AND segment_id = ANY(%s::bigint[]))"""
+
+
+def _evaluate(
     project: Project, customer_id: int, segments: list[Segment], *, now: datetime
-) -> set[int]:
-    """The ids of `segments` whose filter the customer matches: one SELECT of one boolean per segment.
+) -> tuple[set[int], set[int]]:
+    """(the segments whose filter the customer matches, the segments they are a member of now), in
+    one SELECT: the customer's memberships and one boolean per segment.
 
     Raw SQL around the ORM-built segment queries: it measurably pays (see `_MEMBERSHIP_SQL`), and
     PostgreSQL turns each `EXISTS` into a primary-key lookup of the customer with the filter on top.
     """
-    columns, params, segment_ids = [], [], []
+    columns = [MEMBERSHIPS_SQL]
+    params: list = [project.pk, customer_id, [segment.pk for segment in segments]]
+    segment_ids = []
     for segment in segments:
         membership = _membership_sql(project, segment, now)
         if membership is None:
@@ -118,12 +126,18 @@ def evaluate_customer(
         columns.append(sql)
         params.extend([*sql_params, customer_id])
         segment_ids.append(segment.pk)
-    if not columns:
-        return set()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(columns)}", params)
-        row = cursor.fetchone()
-    return {segment_id for segment_id, matches in zip(segment_ids, row, strict=True) if matches}
+        current, *matches = cursor.fetchone()
+    matching = {segment_id for segment_id, matched in zip(segment_ids, matches, strict=True) if matched}
+    return matching, set(current)
+
+
+def evaluate_customer(
+    project: Project, customer_id: int, segments: list[Segment], *, now: datetime
+) -> set[int]:
+    """The ids of `segments` whose filter the customer matches (one query for all of them)."""
+    return _evaluate(project, customer_id, segments, now=now)[0]
 
 
 def customer_recheck(
@@ -138,12 +152,7 @@ def customer_recheck(
     if not segments:
         return
     by_id = {segment.pk: segment for segment in segments}
-    matches = evaluate_customer(project, customer_id, segments, now=now)
-    current = set(
-        SegmentMember.objects.for_project(project)
-        .filter(customer_id=customer_id, segment_id__in=list(by_id))
-        .values_list("segment_id", flat=True)
-    )
+    matches, current = _evaluate(project, customer_id, segments, now=now)
     to_add, to_remove = sorted(matches - current), sorted(current - matches)
     if not to_add and not to_remove:
         return
