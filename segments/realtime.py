@@ -76,7 +76,7 @@ def filter_segments(project: Project):
 # by the minute its relative dates were fixed at). Building the SQL through the ORM costs a few
 # milliseconds a segment, far more than running it; a re-check of 50 segments would spend ~300 ms
 # there without this cache.
-_MEMBERSHIP_SQL: dict[tuple[int, int, datetime | None], tuple[str, tuple]] = {}
+_MEMBERSHIP_SQL: dict[tuple[int, int, datetime | None, str], tuple[str, tuple]] = {}
 _MEMBERSHIP_SQL_LIMIT = 5000
 
 
@@ -84,11 +84,11 @@ def _membership_sql(project: Project, segment: Segment, now: datetime) -> tuple[
     """`EXISTS (the segment's query restricted to one customer id)`, with its parameters, the
     customer id last; None when the filter no longer compiles."""
     fixed_at = now.replace(second=0, microsecond=0) if segment.is_time_dependent else None
-    key = (segment.pk, segment.filter_version, fixed_at)
+    key = (segment.pk, segment.filter_version, fixed_at, project.timezone)
     cached = _MEMBERSHIP_SQL.get(key)
     if cached is None:
         try:
-            compiled = compile_filter(segment.filter, now=fixed_at or now)
+            compiled = compile_filter(segment.filter, now=fixed_at or now, zone=project.timezone)
         except FilterError:
             logger.warning("Segment %s has a filter that no longer compiles; skipped", segment.public_id)
             return None

@@ -61,5 +61,5 @@ def filter_estimated_count(*, project: Project, filter: dict) -> int:
     """How many of the project's customers the filter selects now: the compiled query, counted."""
     from segments.filters import compile_filter
 
-    compiled = compile_filter(filter)
+    compiled = compile_filter(filter, zone=project.timezone)
     return Customer.objects.for_project(project).filter(compiled.q).count()

@@ -79,7 +79,7 @@ def segment_create(
     source_ids of this project; CustomerNotFound otherwise) and is DONE at once."""
     now = timezone.now()
     is_static = type == Segment.Type.STATIC
-    compiled = None if is_static else compile_filter(filter, now=now)
+    compiled = None if is_static else compile_filter(filter, now=now, zone=project.timezone)
     customer_ids = _resolve_customers(project, customers) if is_static else []
     segment = Segment.objects.create(
         project=project,
@@ -125,7 +125,7 @@ def segment_update(
     if filter is not None:
         if not locked.has_filter:
             raise ValueError("A static segment has no filter.")
-        compiled = compile_filter(filter, now=timezone.now())
+        compiled = compile_filter(filter, now=timezone.now(), zone=project.timezone)
         locked.filter = dict(filter)
         locked.is_filter_valid = True
         locked.is_time_dependent = compiled.is_time_dependent

@@ -59,7 +59,7 @@ RETURNING member.customer_id
 
 def matching_customers(project: Project, segment: Segment, *, now: datetime, extra: Q | None = None):
     """The compiled filter as a queryset of customer ids (the one SQL query of the segment)."""
-    compiled = compile_filter(segment.filter, now=now)
+    compiled = compile_filter(segment.filter, now=now, zone=project.timezone)
     customers = Customer.objects.for_project(project).filter(compiled.q)
     if extra is not None:
         customers = customers.filter(extra)

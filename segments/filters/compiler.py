@@ -19,8 +19,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 from django.utils import timezone
@@ -45,8 +46,9 @@ class CompiledFilter:
     condition_count: int = 0
 
 
-def compile_filter(filter: Any, *, now: datetime | None = None) -> CompiledFilter:
-    """Compile `filter`, or raise FilterError. Relative dates are fixed against `now` (default: now)."""
+def compile_filter(filter: Any, *, now: datetime | None = None, zone: str | tzinfo = UTC) -> CompiledFilter:
+    """Compile `filter`, or raise FilterError. Relative dates are fixed against `now` (default: now);
+    calendar days ("today", a birthday) are those of `zone` (the project's time zone)."""
     if not isinstance(filter, dict):
         raise FilterError("a filter must be an object")
     try:
@@ -56,7 +58,8 @@ def compile_filter(filter: Any, *, now: datetime | None = None) -> CompiledFilte
     if size > MAX_FILTER_BYTES:
         raise FilterError(f"a filter may have at most {MAX_FILTER_BYTES} bytes of JSON")
     compiled = CompiledFilter(q=Q())
-    compiled.q = _group(filter, depth=1, context=Context(now=now or timezone.now()), compiled=compiled)
+    context = Context(now=now or timezone.now(), zone=ZoneInfo(zone) if isinstance(zone, str) else zone)
+    compiled.q = _group(filter, depth=1, context=context, compiled=compiled)
     if compiled.condition_count == 0:
         raise FilterError("a filter needs at least one condition")
     return compiled

@@ -9,7 +9,7 @@ segment) agree with the set-based sync (a WHERE) on every customer.
 Semantics, shared by every kind:
 - strings compare case-sensitively; a missing value is NULL or the empty string;
 - relative dates count whole days of 24 hours from now, except `$is_days_ago` / `$is_days_in_future`,
-  which name a calendar day in UTC;
+  which name a calendar day in the project's time zone (as do the birthday operators);
 - on `birthdate` the relative operators look at the anniversary (the next or last birthday), so
   `$is_days_in_future: [7]` is "birthday in a week"; someone born on 29 February has a birthday
   only in leap years.
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import Enum
 from typing import Any
 
@@ -51,14 +51,17 @@ class Kind(Enum):
 
 @dataclass(frozen=True)
 class Context:
+    """When the filter is evaluated, and in which time zone a calendar day (today, a birthday) is."""
+
     now: datetime
+    zone: tzinfo = UTC
 
     @property
     def today(self) -> date:
-        return self.now.astimezone(UTC).date()
+        return self.now.astimezone(self.zone).date()
 
     def start_of(self, day: date) -> datetime:
-        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return datetime(day.year, day.month, day.day, tzinfo=self.zone)
 
 
 @dataclass(frozen=True)

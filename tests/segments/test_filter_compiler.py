@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from customers.models import Customer
 from segments.filters import FilterError, compile_filter
 from tests.segments.support import NOW, make_customer, matching, track
 
@@ -332,3 +333,21 @@ def test_limits_on_depth_size_and_conditions():
     huge = {"name": {"conditions": {"$in": ["x" * 900] * 30}}}
     with pytest.raises(FilterError, match="bytes"):
         compile_filter(huge, now=NOW)
+
+
+def test_calendar_days_are_the_projects(project):
+    make_customer(project, "kiwi", birthdate=date(1990, 6, 16), created_at=NOW - timedelta(hours=11))
+
+    def selects(filter: dict, zone: str) -> bool:
+        return (
+            Customer.objects.for_project(project)
+            .filter(compile_filter(filter, now=NOW, zone=zone).q)
+            .exists()
+        )
+
+    # 12:00 UTC on 15 June is already midnight on the 16th in Auckland: the birthday is today there,
+    # and 01:00 UTC on the 15th (13:00 there) was yesterday.
+    assert selects(only("birthdate", "$is_days_in_future", [0]), "Pacific/Auckland")
+    assert not selects(only("birthdate", "$is_days_in_future", [0]), "UTC")
+    assert selects(only("created_at", "$is_days_ago", [1]), "Pacific/Auckland")
+    assert not selects(only("created_at", "$is_days_ago", [1]), "UTC")
