@@ -9,6 +9,8 @@ event about them arrives (`segments.realtime`).
 
 from __future__ import annotations
 
+import bisect
+
 from django.db import models
 from django.utils import timezone
 
@@ -124,10 +126,12 @@ class SegmentExit(TenantModel):
 class SegmentSyncJob(TenantModel):
     """One run of a segment's set-based sync, resumable from `next_customer_id`.
 
-    The sync walks the project's customers in id ranges; each range's membership changes, its events
-    and the advanced cursor commit together, so a worker killed mid-range loses only that range's
-    uncommitted work and the next claim redoes it from the cursor: no change is applied twice and
-    no event is published twice.
+    The first claim plans the job: it cuts the project's customers, in id order, into ranges of
+    about the same number of customers (`range_ends`, each range's last id), so that a small project
+    in a big shared table is not walked through other tenants' ids. Each range's membership changes,
+    its events and the advanced cursor then commit together, so a worker killed mid-range loses only
+    that range's uncommitted work and the next claim redoes it from the cursor: no change is applied
+    twice and no event is published twice.
     """
 
     class Status(models.TextChoices):
@@ -141,8 +145,8 @@ class SegmentSyncJob(TenantModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     # The baseline (first) sync of a segment publishes no entered events.
     is_initial = models.BooleanField(default=False)
+    range_ends = models.JSONField(null=True, blank=True)  # null until planned
     first_customer_id = models.BigIntegerField(default=0)
-    last_customer_id = models.BigIntegerField(default=0)
     next_customer_id = models.BigIntegerField(default=0)
     entered_count = models.PositiveIntegerField(default=0)
     left_count = models.PositiveIntegerField(default=0)
@@ -163,9 +167,21 @@ class SegmentSyncJob(TenantModel):
         ]
 
     @property
+    def is_planned(self) -> bool:
+        return self.range_ends is not None
+
+    def current_range(self) -> tuple[int, int] | None:
+        """(first id, last id) of the next range to apply; None when every range is done."""
+        ends = self.range_ends or []
+        index = bisect.bisect_left(ends, self.next_customer_id)
+        return None if index >= len(ends) else (self.next_customer_id, ends[index])
+
+    @property
     def progress(self) -> int:
-        span = self.last_customer_id - self.first_customer_id + 1
-        if self.status == self.Status.DONE or span <= 0:
+        if self.status == self.Status.DONE:
             return 100
-        done = max(0, self.next_customer_id - self.first_customer_id)
-        return min(99, done * 100 // span)
+        ends = self.range_ends or []
+        if not ends:
+            return 0
+        done = bisect.bisect_left(ends, self.next_customer_id)
+        return min(99, done * 100 // len(ends))

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from customers.models import Customer
@@ -35,7 +35,7 @@ from tenancy.models import Project
 
 logger = logging.getLogger(__name__)
 
-RANGE_SIZE = 20_000  # customer ids per batch: a short transaction, a progress step
+RANGE_SIZE = 20_000  # customers per batch: a short transaction, a progress step
 LEASE = timedelta(minutes=2)
 
 ENTERED = "customer.segment.entered"
@@ -80,16 +80,11 @@ def sync_job_create(*, project: Project, segment: Segment) -> SegmentSyncJob:
     jobs.filter(
         segment=segment, status__in=[SegmentSyncJob.Status.PENDING, SegmentSyncJob.Status.RUNNING]
     ).update(status=SegmentSyncJob.Status.SUPERSEDED, lease_until=None)
-    bounds = Customer.objects.for_project(project).aggregate(first=Min("pk"), last=Max("pk"))
-    first, last = bounds["first"] or 0, bounds["last"] or -1
     job = SegmentSyncJob.objects.create(
         project=project,
         segment=segment,
         filter_version=segment.filter_version,
         is_initial=segment.initial_sync_status != Segment.InitialSyncStatus.DONE,
-        first_customer_id=first,
-        last_customer_id=last,
-        next_customer_id=first,
     )
     Segment.objects.for_project(project).filter(pk=segment.pk).update(
         status=Segment.Status.SYNCING, sync_progress=0
@@ -100,6 +95,15 @@ def sync_job_create(*, project: Project, segment: Segment) -> SegmentSyncJob:
 
 
 # --- running a job -------------------------------------------------------------------------------
+
+
+PLAN_SQL = """
+SELECT min(id), max(id) FROM (
+    SELECT id, (row_number() OVER (ORDER BY id) - 1) / %s AS range_number
+    FROM customers_customer WHERE project_id = %s
+) AS numbered
+GROUP BY range_number ORDER BY 2
+"""
 
 
 def _claim(job_id: int) -> SegmentSyncJob | None:
@@ -118,6 +122,22 @@ def _claim(job_id: int) -> SegmentSyncJob | None:
     return job
 
 
+def _plan(job: SegmentSyncJob, range_size: int) -> None:
+    """Cut the project's customers into ranges of `range_size` (one sort of their ids, in the worker,
+    not in the request that created the job). Customers created later are the real-time re-check's."""
+    if job.is_planned:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(PLAN_SQL, [range_size, job.project_id])
+        ranges = cursor.fetchall()
+    ends = [last for _, last in ranges]
+    first = ranges[0][0] if ranges else 0
+    SegmentSyncJob.objects.for_project(job.project).filter(pk=job.pk, range_ends__isnull=True).update(
+        range_ends=ends, first_customer_id=first, next_customer_id=first
+    )
+    job.range_ends, job.first_customer_id, job.next_customer_id = ends, first, first
+
+
 def sync_job_run(job_id: int, *, range_size: int = RANGE_SIZE, on_range_applied=None) -> bool:
     """Run (or resume) the job to the end if it can be claimed; returns whether it finished.
 
@@ -133,6 +153,7 @@ def sync_job_run(job_id: int, *, range_size: int = RANGE_SIZE, on_range_applied=
     job = _claim(job_id)
     if job is None:
         return False
+    _plan(job, range_size)
     project = job.project
     while True:
         with transaction.atomic():
@@ -144,10 +165,10 @@ def sync_job_run(job_id: int, *, range_size: int = RANGE_SIZE, on_range_applied=
                 locked.status = SegmentSyncJob.Status.SUPERSEDED
                 locked.save(update_fields=["status"])
                 return False
-            if locked.next_customer_id > locked.last_customer_id:
+            if locked.current_range() is None:
                 break
             try:
-                entered, left = _apply_range(project, segment, locked, range_size)
+                entered, left = _apply_range(project, segment, locked)
             except FilterError:
                 _abandon(project, segment, locked)
                 return False
@@ -161,9 +182,8 @@ def sync_job_run(job_id: int, *, range_size: int = RANGE_SIZE, on_range_applied=
     return _finish(project, job.pk)
 
 
-def _apply_range(project: Project, segment: Segment, job: SegmentSyncJob, range_size: int) -> tuple[int, int]:
-    low = job.next_customer_id
-    high = min(low + range_size - 1, job.last_customer_id)
+def _apply_range(project: Project, segment: Segment, job: SegmentSyncJob) -> tuple[int, int]:
+    low, high = job.current_range()
     now = timezone.now()
     matching = matching_customers(project, segment, now=now, extra=Q(pk__gte=low, pk__lte=high))
     matching_sql, matching_params = matching.query.sql_with_params()

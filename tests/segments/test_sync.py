@@ -189,3 +189,29 @@ def test_a_filter_that_no_longer_compiles_stops_its_sync_and_is_flagged(project,
     assert segment.is_filter_valid is False
     assert latest_job(project, segment).status == "done"
     assert members(project, segment) == set()
+
+
+def test_ranges_hold_the_projects_customers_only_however_they_interleave_with_others(project, other_project):
+    for i in range(6):
+        make_customer(project, f"ours{i}", metadata={"level": "gold"})
+        make_customer(other_project, f"theirs{i}", metadata={"level": "gold"})
+    segment = segment_create(project=project, name="Gold", type="passive", filter=level("gold"))
+
+    assert sync.sync_job_run(latest_job(project, segment).pk, range_size=2)
+
+    job = latest_job(project, segment)
+    assert len(job.range_ends) == 3
+    assert members(project, segment) == {f"ours{i}" for i in range(6)}
+
+
+def test_a_project_without_customers_syncs_to_an_empty_segment(project):
+    segment = segment_create(project=project, name="Gold", type="auto-update", filter=level("gold"))
+
+    assert run(project, segment)
+
+    segment.refresh_from_db()
+    assert (segment.initial_sync_status, segment.member_count, latest_job(project, segment).range_ends) == (
+        "DONE",
+        0,
+        [],
+    )
