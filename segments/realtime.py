@@ -1,11 +1,11 @@
 """Real-time membership: re-check one customer against every filter segment of the project.
 
 When an event about a customer arrives (their profile, an order, a custom event, a redemption, a
-points balance), one SELECT evaluates every auto-update and passive segment's compiled filter on
-that customer (a CASE per segment over `WHERE id = …`), one more reads their current memberships,
-and the differences are applied with the sync's RETURNING statements and announced in the same
-transaction. The handler runs first among an event's handlers (order 10), so a distribution
-reacting to the same event sees the membership it produced.
+points balance), one SELECT reads the customer's memberships and evaluates every auto-update and
+passive segment's filter on that customer (an `EXISTS` per segment, each the segment's query plus
+`WHERE id = …`); the differences are applied with the sync's RETURNING statements and announced in
+the same transaction. The handler runs first among an event's handlers (order 10), so a
+distribution reacting to the same event sees the membership it produced.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ CUSTOMER_CHANGING_EVENTS = [
     "customer.loyalty.tier.downgraded",
     "customer.loyalty.tier.left",
 ]
+
+RECHECK_LOCK_SPACE = 0x5E6  # the first key of the re-check's advisory locks (the second: the customer)
 
 INSERT_ONE_SQL = """
 INSERT INTO segments_segmentmember (project_id, segment_id, customer_id, entered_at)
@@ -152,6 +154,11 @@ def customer_recheck(
     if not segments:
         return
     by_id = {segment.pk: segment for segment in segments}
+    # One re-check of a customer at a time: two workers handling two events of the same customer
+    # could otherwise each decide on what they read and the older decision could be written last.
+    # The lock is taken in a statement of its own so that the evaluation's snapshot comes after it.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [RECHECK_LOCK_SPACE, customer_id % 2**31])
     matches, current = _evaluate(project, customer_id, segments, now=now)
     to_add, to_remove = sorted(matches - current), sorted(current - matches)
     if not to_add and not to_remove:

@@ -195,6 +195,7 @@ def test_one_customer_is_rechecked_against_every_segment_in_a_fixed_number_of_qu
             },
         )
 
-    # The segments, then one SELECT of the customer's memberships and all 25 filters on them.
-    with django_assert_num_queries(2):
+    # The segments, the customer's re-check lock, then one SELECT of their memberships and all 25
+    # filters on them.
+    with django_assert_num_queries(3):
         customer_recheck(project=project, customer_id=ada.pk, cause=None)
