@@ -150,6 +150,8 @@ class SegmentSyncJob(TenantModel):
     next_customer_id = models.BigIntegerField(default=0)
     entered_count = models.PositiveIntegerField(default=0)
     left_count = models.PositiveIntegerField(default=0)
+    # The segment's size when the job finished: the dashboard's "members over time".
+    member_count = models.PositiveIntegerField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)

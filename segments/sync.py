@@ -234,14 +234,15 @@ def _finish(project: Project, job_id: int) -> bool:
         job.save(update_fields=["status"])
         return False
     now = timezone.now()
+    segment.member_count = SegmentMember.objects.for_project(project).filter(segment=segment).count()
     job.status = SegmentSyncJob.Status.DONE
     job.finished_at = now
     job.lease_until = None
-    job.save(update_fields=["status", "finished_at", "lease_until"])
+    job.member_count = segment.member_count
+    job.save(update_fields=["status", "finished_at", "lease_until", "member_count"])
     segment.status = Segment.Status.SYNCED
     segment.sync_progress = 100
     segment.synced_at = now
-    segment.member_count = SegmentMember.objects.for_project(project).filter(segment=segment).count()
     was_initial = segment.initial_sync_status != Segment.InitialSyncStatus.DONE
     segment.initial_sync_status = Segment.InitialSyncStatus.DONE
     segment.first_synced_at = segment.first_synced_at or now

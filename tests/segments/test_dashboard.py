@@ -96,3 +96,16 @@ def test_a_viewer_cannot_write_and_an_outsider_cannot_see(viewer, outsider, gold
         assert signed_in(outsider).get(f"/segments/{gold.public_id}/").status_code == 404
         assert signed_in(outsider).post(f"/segments/{gold.public_id}/delete/").status_code == 404
     assert "Gold club" not in signed_in(outsider).get("/segments/").content.decode()
+
+
+def test_the_segment_page_shows_members_over_time(owner, project, gold):
+    from segments import sync
+    from segments.models import SegmentSyncJob
+
+    sync.sync_job_run(SegmentSyncJob.objects.for_project(project).get(segment=gold).pk)
+
+    html = signed_in(owner).get(f"/segments/{gold.public_id}/").content.decode()
+
+    assert "Members over time" in html
+    assert '<td class="num">1</td>' in html  # ada, after the baseline sync
+    assert "ada@example.com" in html
