@@ -1,8 +1,10 @@
 """The set-based sync of a filter segment: resumable, in id-range batches, events exactly once.
 
 A job walks the project's customers in ranges of customer ids. For each range, in one transaction:
-- `INSERT … SELECT` adds the range's customers that match the filter and are not members yet
-  (`ON CONFLICT DO NOTHING RETURNING`: only rows this statement really inserted come back);
+- `INSERT … SELECT` adds the range's customers that match the filter and are not members yet (an
+  anti-join skips the members, so a re-sync does not probe the unique index for each of them;
+  `ON CONFLICT DO NOTHING RETURNING` still covers a concurrent re-check, and only rows this
+  statement really inserted come back);
 - `DELETE … RETURNING` removes the range's members that no longer match;
 - the entered / left events for exactly those returned ids are published (`publish_many`);
 - the job's cursor moves past the range.
@@ -44,6 +46,10 @@ LEFT = "customer.segment.left"
 INSERT_SQL = """
 INSERT INTO segments_segmentmember (project_id, segment_id, customer_id, entered_at)
 SELECT %s, %s, matching.id, %s FROM ({matching}) AS matching
+WHERE NOT EXISTS (
+    SELECT 1 FROM segments_segmentmember AS member
+    WHERE member.project_id = %s AND member.segment_id = %s AND member.customer_id = matching.id
+)
 ON CONFLICT (project_id, segment_id, customer_id) DO NOTHING
 RETURNING customer_id
 """
@@ -189,7 +195,8 @@ def _apply_range(project: Project, segment: Segment, job: SegmentSyncJob) -> tup
     matching_sql, matching_params = matching.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
-            INSERT_SQL.format(matching=matching_sql), [project.pk, segment.pk, now, *matching_params]
+            INSERT_SQL.format(matching=matching_sql),
+            [project.pk, segment.pk, now, *matching_params, project.pk, segment.pk],
         )
         entered = [row[0] for row in cursor.fetchall()]
         cursor.execute(
