@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 import voucherify
 from voucherify.exceptions import BadRequestException, NotFoundException
-from voucherify.models import SegmentsCreateRequestBody, SegmentsCreateResponseBody, SegmentsGetResponseBody
+from voucherify.models import (
+    CustomersSegmentsListResponseBody,
+    SegmentsCreateRequestBody,
+    SegmentsCreateResponseBody,
+    SegmentsGetResponseBody,
+)
 
 from customers.models import Customer
 from segments.models import Segment
@@ -75,3 +80,17 @@ def test_the_sdk_sees_bad_filters_as_bad_requests(segments):
         )
 
     assert "$more_than" in refused.value.body
+
+
+def test_the_sdk_lists_a_customers_segments(live_server, segments, project):
+    ada = make_customer(project, "ada")
+    created = segments.create_segment(
+        SegmentsCreateRequestBody(name="VIPs", type="static", customers=["ada"])
+    )
+    customers = voucherify.CustomersApi(segments.api_client)
+
+    listed = customers.list_customer_segments(ada.public_id)
+
+    assert isinstance(listed, CustomersSegmentsListResponseBody)
+    assert (listed.object, listed.data_ref, listed.total) == ("list", "data", 1)
+    assert [(item.id, item.name, item.object) for item in listed.data] == [(created.id, "VIPs", "segment")]
