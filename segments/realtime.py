@@ -197,3 +197,21 @@ def recheck_customer(event: DomainEvent) -> None:
     if event.customer_id is None:
         return
     customer_recheck(project=event.project, customer_id=event.customer_id, cause=Cause.from_dict(event.cause))
+
+
+RECOUNT_SQL = """
+UPDATE segments_segment AS segment SET member_count = (
+    SELECT count(*) FROM segments_segmentmember AS member
+    WHERE member.project_id = segment.project_id AND member.segment_id = segment.id
+)
+WHERE segment.project_id = %s
+"""
+
+
+@handles("customer.deleted", order=10, name="segments.realtime.recount_after_deletion")
+def recount_after_deletion(event: DomainEvent) -> None:
+    """A deleted customer's memberships went with them (a cascade, no left event: they are gone),
+    and the event no longer knows who they were; recount the project's segments. Deletions are
+    rare, so one count per segment of the project is cheap enough."""
+    with connection.cursor() as cursor:
+        cursor.execute(RECOUNT_SQL, [event.project_id])

@@ -199,3 +199,22 @@ def test_one_customer_is_rechecked_against_every_segment_in_a_fixed_number_of_qu
     # filters on them.
     with django_assert_num_queries(3):
         customer_recheck(project=project, customer_id=ada.pk, cause=None)
+
+
+def test_a_deleted_customer_leaves_silently_and_the_counts_follow(dispatch_pending, project):
+    from customers.services import customer_delete
+
+    ada = make_customer(project, "ada", orders_total_amount=50000)
+    make_customer(project, "bob", orders_total_amount=50000)
+    segment = synced_segment(project, name="Big spenders", type="auto-update", filter=BIG_SPENDERS)
+    vips = segment_create(project=project, name="VIPs", type="static", customers=["ada"])
+    assert (segment.member_count, vips.member_count) == (2, 1)
+
+    customer_delete(project=project, customer=ada)
+    dispatch_pending(project)
+
+    segment.refresh_from_db()
+    vips.refresh_from_db()
+    assert (segment.member_count, vips.member_count) == (1, 0)
+    assert members(project, segment) == {"bob"}
+    assert segment_events(project, LEFT) == []
