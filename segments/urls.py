@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", views.segment_new, name="new"),
     path("estimate/", views.segment_estimate, name="estimate"),
     path("<str:identifier>/", views.segment_detail, name="detail"),
+    path("<str:identifier>/edit/", views.segment_edit, name="edit"),
     path("<str:identifier>/upload/", views.segment_upload, name="upload"),
     path("<str:identifier>/resync/", views.segment_resync, name="resync"),
     path("<str:identifier>/delete/", views.segment_delete, name="delete"),

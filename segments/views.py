@@ -3,6 +3,8 @@ recent syncs, CSV upload for static segments) and the new-segment form with a li
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -93,6 +95,38 @@ def segment_new(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Segment “{segment.name}” created.")
         return redirect("segments:detail", segment.public_id)
     return render(request, "segments/segment_new.html", {"form": form})
+
+
+@membership_required(can_edit=True)
+def segment_edit(request: HttpRequest, identifier: str) -> HttpResponse:
+    """Rename, change the cooldown or replace the filter (pasted as JSON): a new filter re-syncs."""
+    segment = access_segment(request, identifier)
+    initial = {
+        "name": segment.name,
+        "type": segment.type,
+        "filter_json": json.dumps(segment.filter, indent=2) if segment.filter else "",
+        "reentry_cooldown_seconds": segment.reentry_cooldown_seconds,
+    }
+    data = None
+    if request.method == "POST":
+        data = request.POST.copy()
+        data["type"] = segment.type  # the type is fixed once created
+    form = SegmentForm(data, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        cleaned = form.cleaned_data
+        filter_changed = segment.has_filter and cleaned.get("filter") != segment.filter
+        services.segment_update(
+            project=request.project,
+            segment=segment,
+            name=cleaned["name"],
+            filter=cleaned.get("filter") if filter_changed else None,
+            reentry_cooldown_seconds=cleaned.get("reentry_cooldown_seconds") or 0,
+        )
+        messages.success(
+            request, "Segment saved." + (" Re-syncing with the new filter." if filter_changed else "")
+        )
+        return redirect("segments:detail", segment.public_id)
+    return render(request, "segments/segment_new.html", {"form": form, "segment": segment})
 
 
 @membership_required

@@ -109,3 +109,30 @@ def test_the_segment_page_shows_members_over_time(owner, project, gold):
     assert "Members over time" in html
     assert '<td class="num">1</td>' in html  # ada, after the baseline sync
     assert "ada@example.com" in html
+
+
+def test_editing_the_filter_re_syncs_and_renaming_alone_does_not(marketer, project, gold):
+    from segments.models import SegmentSyncJob
+
+    client = signed_in(marketer)
+    edit = f"/segments/{gold.public_id}/edit/"
+    assert "metadata.level" in client.get(edit).content.decode()  # the filter, as JSON
+
+    client.post(
+        edit,
+        {
+            "name": "Gold members",
+            "filter_json": '{"metadata.level": {"conditions": {"$is": ["gold"]}}}',
+            "reentry_cooldown_seconds": "60",
+        },
+    )
+    gold.refresh_from_db()
+    assert (gold.name, gold.filter_version, gold.reentry_cooldown_seconds) == ("Gold members", 1, 60)
+
+    silver = '{"metadata.level": {"conditions": {"$is": ["silver"]}}}'
+    response = client.post(edit, {"name": "Silver", "filter_json": silver, "reentry_cooldown_seconds": "0"})
+
+    assert response.status_code == 302
+    gold.refresh_from_db()
+    assert (gold.name, gold.filter_version) == ("Silver", 2)
+    assert SegmentSyncJob.objects.for_project(project).filter(segment=gold, status="pending").count() == 1
