@@ -149,7 +149,9 @@ def test_a_stack_with_one_refused_code_redeems_none_of_them(api, project, welcom
 def test_promotion_stacks_are_refused_clearly_until_they_are_supported(api, project):
     with nothing_changes_at_all():
         response = api.post(
-            "/v1/redemptions", {"redeemables": [{"object": "promotion_stack", "id": "stack_1"}]}, format="json"
+            "/v1/redemptions",
+            {"redeemables": [{"object": "promotion_stack", "id": "stack_1"}]},
+            format="json",
         )
 
     body = assert_error(response, 400, "invalid_payload")
