@@ -294,9 +294,8 @@ def test_a_campaign_rule_refuses_a_small_order_and_accepts_a_big_one(client, pro
             ),
         )
     )
-    (code,) = (
-        Voucher.objects.for_project(project).filter(campaign__public_id=campaign.id).values_list("code", flat=True)
-    )
+    codes_ = Voucher.objects.for_project(project).filter(campaign__public_id=campaign.id)
+    (code,) = codes_.values_list("code", flat=True)
 
     with pytest.raises(BadRequestException) as refused:
         _redeem(redemptions, code, amount=4_999)
