@@ -5,12 +5,21 @@ changes nothing else."""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from campaigns.models import Campaign, ValidationRuleAssignment, Voucher
-from campaigns.redemptions import redemption_count_per_customer
+from campaigns.redemptions import (
+    Redeemable,
+    RedemptionRefused,
+    redemption_count_per_customer,
+    redemption_redeem,
+)
 from customers.models import Customer
 from tests.api.support import assert_error
 from tests.campaigns.redemption_support import only_a_failed_redemption, redeem
@@ -28,7 +37,9 @@ def _rule(api, name: str, rules: dict[str, Any], message: str | None = None) -> 
     return response.json()["id"]
 
 
-def _campaign(api, name: str, rule_ids: list[str] | None = None, quantity: int | None = None) -> dict:
+def _campaign(
+    api, name: str, rule_ids: list[str] | None = None, quantity: int | None = None, count: int = 3
+) -> dict:
     voucher: dict[str, Any] = {"type": "DISCOUNT_VOUCHER", "discount": {"type": "PERCENT", "percent_off": 10}}
     if quantity is not None:
         voucher["redemption"] = {"quantity": quantity}
@@ -36,7 +47,7 @@ def _campaign(api, name: str, rule_ids: list[str] | None = None, quantity: int |
         "name": name,
         "campaign_type": "DISCOUNT_COUPONS",
         "type": "STATIC",
-        "vouchers_count": 3,
+        "vouchers_count": count,
         "voucher": voucher,
     }
     if rule_ids is not None:
@@ -278,3 +289,38 @@ def test_the_count_is_per_campaign(api, project, once_per_customer):
     response = redeem(api, first, customer={"source_id": "alice"})
 
     assert response.status_code == 200, response.content
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_redemptions_by_one_customer_let_one_through_a_once_per_customer_rule(api, project):
+    # given a known customer and six codes of a campaign allowing one redemption per customer
+    rule = _rule(
+        api,
+        "Once",
+        {"1": {"name": "redemption.count.per_customer", "conditions": {"$less_than": [1]}}, "logic": "1"},
+    )
+    codes = _codes(project, _campaign(api, "Once each", [rule], count=6)["id"])
+    api.post("/v1/customers", {"source_id": "alice"}, format="json")
+    start = threading.Barrier(len(codes))
+
+    def attempt(code: str) -> str:
+        try:
+            start.wait()
+            redemption_redeem(
+                project=project,
+                redeemables=[Redeemable(object="voucher", id=code)],
+                customer_fields={"source_id": "alice"},
+            )
+            return "ok"
+        except RedemptionRefused as refusal:
+            return refusal.key
+        finally:
+            connection.close()
+
+    # when she redeems all six at once, each on its own connection
+    with ThreadPoolExecutor(len(codes)) as pool:
+        outcomes = list(pool.map(attempt, codes))
+
+    # then the customer row lock orders them: the first counts, the others see it
+    assert Counter(outcomes) == {"ok": 1, "redemption_rules_violated": 5}
