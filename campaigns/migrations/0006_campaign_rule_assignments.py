@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0004_redemption_referral'),
+        ('campaigns', '0005_loyalty'),
         ('tenancy', '0001_initial'),
     ]
 
