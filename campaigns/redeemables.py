@@ -2,9 +2,12 @@
 
 A redeemable type has a handler (`REDEEMABLE_TYPES`) that resolves a redeemable inside the project,
 prices it against the order, lists its `checks` (small functions run in order, each raising
-`RedemptionRefused` with Voucherify's key) and applies it with one conditional UPDATE. Codes
-(`voucher`) are the one type so far; `promotion_tier` registers here when promotion tiers land, and a
-validation rules check is appended to `VOUCHER_CHECKS`.
+`RedemptionRefused` with Voucherify's key) and applies it with one conditional UPDATE. Two types:
+codes (`voucher`) and promotion tiers (`promotion_tier`, whose apply moves the tier's summary).
+
+Validation rules are the last check of both: the rule sets assigned to the campaign (and, for a
+tier, to the tier) are evaluated with the order as sent, the customer, and the customer's earlier
+redemptions in the rule's scope (`redemption.count.per_customer`).
 """
 
 from __future__ import annotations
@@ -17,10 +20,22 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 
-from campaigns.models import Campaign, CampaignType, Publication, Redemption, Voucher, VoucherType
+from campaigns.models import (
+    Campaign,
+    CampaignType,
+    PromotionTier,
+    Publication,
+    Redemption,
+    ValidationRuleAssignment,
+    Voucher,
+    VoucherType,
+)
+from campaigns.promotions import promotion_tier_count_redemption, promotion_tiers_query
 from campaigns.referrals import converts_by, referral_record
+from campaigns.validation_rules import RuleContext, validation_rule_evaluate
+from campaigns.validation_rules.selectors import rules_guarding_any
 from customers.models import Customer
 from tenancy.models import Project
 
@@ -39,6 +54,7 @@ class RedemptionRefused(Exception):
         resource_type: str | None = None,
         resource_id: str | None = None,
         is_recorded: bool = True,
+        error_message: str | None = None,
     ) -> None:
         super().__init__(details)
         self.key = key
@@ -48,6 +64,8 @@ class RedemptionRefused(Exception):
         self.resource_type = resource_type
         self.resource_id = resource_id
         self.is_recorded = is_recorded
+        # A validation rule's own message: Voucherify returns it as the error body's `error.message`.
+        self.error_message = error_message
         self.redeemable: Redeemable | None = None
         self.failed_redemption: Redemption | None = None
 
@@ -82,6 +100,8 @@ class VoucherTarget:
     holder_public_id: str | None
     gift_credits: int | None = None
     discount_amount: int = 0
+    # The campaign has validation rules assigned (read with the code, so unguarded codes cost no query).
+    is_guarded: bool = False
 
     @property
     def code(self) -> str:
@@ -177,6 +197,112 @@ def check_gift_credits(context: RedemptionContext, target: VoucherTarget) -> Non
         raise RedemptionRefused("invalid_amount", f"Gift credits for {target.code} must be positive.")
 
 
+# --- Validation rules -----------------------------------------------------------------------------
+
+
+def redemption_count_per_customer(
+    *,
+    project: Project,
+    customer_id: int,
+    campaign_id: int | None = None,
+    voucher_id: int | None = None,
+    promotion_tier_id: str | None = None,
+) -> int:
+    """How many successful, not rolled back redemptions the customer made (of the campaign, code or
+    promotion tier, by its public id): what the validation rule `redemption.count.per_customer`
+    compares. Served by the (project, customer, campaign) index."""
+    redemptions = (
+        Redemption.objects.for_project(project)
+        .filter(
+            customer_id=customer_id,
+            object=Redemption.Object.REDEMPTION,
+            status=Redemption.Status.SUCCEEDED,
+        )
+        .exclude(related_object_type="redemption")
+    )
+    if campaign_id is not None:
+        redemptions = redemptions.filter(campaign_id=campaign_id)
+    if voucher_id is not None:
+        redemptions = redemptions.filter(voucher_id=voucher_id)
+    if promotion_tier_id is not None:
+        redemptions = redemptions.filter(
+            related_object_type="promotion_tier", related_object_id=promotion_tier_id
+        )
+    return redemptions.count()
+
+
+def _order_for_rules(context: RedemptionContext) -> dict[str, Any] | None:
+    """The order as the rules see it: as sent, with the amount known to the redemption (an order
+    named only by id brings its stored amount)."""
+    fields = context.order_fields
+    if not fields and context.order_amount is None:
+        return None
+    return {
+        "amount": context.order_amount,
+        "initial_amount": fields.get("initial_amount"),
+        "items": fields.get("items") or [],
+        "metadata": fields.get("metadata") or {},
+    }
+
+
+def refuse_unless_rules_pass(
+    context: RedemptionContext,
+    *,
+    guards: list[tuple[str, str]],
+    count_scopes: Mapping[str, Mapping[str, Any]],
+    name: str,
+) -> None:
+    """Evaluate every rule set assigned to `guards` (pairs of object type and public id); the first
+    failure refuses with Voucherify's key. `count_scopes[type]` narrows `redemption.count.per_customer`
+    to what the rule guards (a campaign-level rule counts the campaign's redemptions, a tier's the tier's)."""
+    guarding = rules_guarding_any(project=context.project, objects=guards)
+    if not guarding:
+        return
+    customer = context.customer
+    order = _order_for_rules(context)
+    counts: dict[str, int] = {}
+
+    def counter(object_type: str):
+        if customer is None:
+            return None  # unknown: a count rule cannot hold for an anonymous redemption
+
+        def count() -> int:
+            if object_type not in counts:
+                counts[object_type] = redemption_count_per_customer(
+                    project=context.project, customer_id=customer.pk, **count_scopes[object_type]
+                )
+            return counts[object_type]
+
+        return count
+
+    for object_type, rule in guarding:
+        outcome = validation_rule_evaluate(
+            project=context.project,
+            rule=rule,
+            context=RuleContext(
+                customer=customer, order=order, redemption_count_per_customer=counter(object_type)
+            ),
+        )
+        if not outcome.passed:
+            raise RedemptionRefused(
+                outcome.error_key,
+                f"{name} is not allowed by validation rule {rule.public_id} "
+                f"(rule {outcome.rule_number}, {outcome.rule_name}): {outcome.error_message}",
+                error_message=outcome.error_message,
+            )
+
+
+def check_validation_rules(context: RedemptionContext, target: VoucherTarget) -> None:
+    if not target.is_guarded or target.campaign is None:
+        return
+    refuse_unless_rules_pass(
+        context,
+        guards=[("campaign", target.campaign.public_id)],
+        count_scopes={"campaign": {"campaign_id": target.campaign.pk}},
+        name=f"Voucher {target.code}",
+    )
+
+
 VOUCHER_CHECKS: list[Check] = [
     check_voucher_enabled,
     check_campaign_enabled,
@@ -187,6 +313,7 @@ VOUCHER_CHECKS: list[Check] = [
     check_referrer_not_redeeming_own_code,
     check_quantity_left,
     check_gift_credits,
+    check_validation_rules,
 ]
 
 
@@ -243,12 +370,16 @@ class VoucherRedeemables:
     def resolve(self, context: RedemptionContext, redeemable: Redeemable) -> VoucherTarget:
         project = context.project
         holders = Publication.objects.for_project(project).filter(voucher=OuterRef("pk"))
+        campaign_rules = ValidationRuleAssignment.objects.for_project(project).filter(
+            campaign_id=OuterRef("campaign_id")
+        )
         voucher = (
             Voucher.objects.for_project(project)
             .select_related("campaign")
             .annotate(
                 holder_id=Subquery(holders.values("customer_id")[:1]),
                 holder_public_id=Subquery(holders.values("customer__public_id")[:1]),
+                is_guarded=Exists(campaign_rules),
             )
             .filter(code=redeemable.id)
             .first()
@@ -268,6 +399,7 @@ class VoucherRedeemables:
             campaign=voucher.campaign,
             holder_id=voucher.holder_id,
             holder_public_id=voucher.holder_public_id,
+            is_guarded=voucher.is_guarded,
         )
         remaining = context.remaining_amount
         if voucher.type == VoucherType.GIFT_VOUCHER:
@@ -344,4 +476,149 @@ class VoucherRedeemables:
             )
 
 
-REDEEMABLE_TYPES: dict[str, RedeemableHandler] = {"voucher": VoucherRedeemables()}
+# --- Promotion tiers --------------------------------------------------------------------------------
+
+
+@dataclass
+class PromotionTierTarget:
+    redeemable: Redeemable
+    tier: PromotionTier
+    campaign: Campaign
+    # The order amount the tier's summary counts (0 without an order), and the discount it gave.
+    order_amount: int = 0
+    discount_amount: int = 0
+    # The campaign has validation rules assigned (the tier's own come preloaded with it).
+    is_campaign_guarded: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"Promotion tier {self.tier.public_id}"
+
+
+def check_tier_active(context: RedemptionContext, target: PromotionTierTarget) -> None:
+    if not target.tier.active:
+        raise RedemptionRefused("promotion_inactive", f"{target.name} is disabled.")
+
+
+def check_promotion_active(context: RedemptionContext, target: PromotionTierTarget) -> None:
+    if not target.campaign.active:
+        raise RedemptionRefused(
+            "promotion_inactive", f"{target.name}: campaign {target.campaign.name} is disabled."
+        )
+
+
+def check_tier_dates(context: RedemptionContext, target: PromotionTierTarget) -> None:
+    tier, campaign, now = target.tier, target.campaign, context.now
+    starts = [date for date in (tier.start_date, campaign.start_date) if date is not None]
+    ends = [date for date in (tier.expiration_date, campaign.expiration_date) if date is not None]
+    if any(now < start for start in starts):
+        raise RedemptionRefused("promotion_not_active_now", f"{target.name} is not active yet.")
+    if any(now >= end for end in ends):
+        raise RedemptionRefused("promotion_not_active_now", f"{target.name} has expired.")
+
+
+def check_tier_day_of_week(context: RedemptionContext, target: PromotionTierTarget) -> None:
+    days = target.tier.validity_day_of_week or target.campaign.validity_day_of_week
+    if days:
+        local = context.now.astimezone(ZoneInfo(context.project.timezone or "UTC"))
+        if (local.weekday() + 1) % 7 not in days:  # Voucherify counts 0 = Sunday
+            raise RedemptionRefused(
+                "promotion_not_active_now", f"{target.name} is not valid on this day of the week."
+            )
+
+
+def check_tier_validation_rules(context: RedemptionContext, target: PromotionTierTarget) -> None:
+    guards = []
+    if target.is_campaign_guarded:
+        guards.append(("campaign", target.campaign.public_id))
+    if target.tier.assignments.all():
+        guards.append(("promotion_tier", target.tier.public_id))
+    refuse_unless_rules_pass(
+        context,
+        guards=guards,
+        count_scopes={
+            "campaign": {"campaign_id": target.campaign.pk},
+            "promotion_tier": {"promotion_tier_id": target.tier.public_id},
+        },
+        name=target.name,
+    )
+
+
+PROMOTION_TIER_CHECKS: list[Check] = [
+    check_tier_active,
+    check_promotion_active,
+    check_tier_dates,
+    check_tier_day_of_week,
+    check_tier_validation_rules,
+]
+
+
+class PromotionTierRedeemables:
+    checks = PROMOTION_TIER_CHECKS
+
+    def resolve(self, context: RedemptionContext, redeemable: Redeemable) -> PromotionTierTarget:
+        project = context.project
+        campaign_rules = ValidationRuleAssignment.objects.for_project(project).filter(
+            campaign_id=OuterRef("campaign_id")
+        )
+        tier = (
+            promotion_tiers_query(project)
+            .annotate(is_campaign_guarded=Exists(campaign_rules))
+            .filter(public_id=redeemable.id)
+            .first()
+        )
+        if tier is None:
+            raise RedemptionRefused(
+                "not_found",
+                f"Cannot find promotion_tier with id {redeemable.id}",
+                status_code=404,
+                failure_code="resource_not_found",
+                resource_type="promotion_tier",
+                resource_id=redeemable.id,
+            )
+        remaining = context.remaining_amount
+        discount = (tier.action or {}).get("discount")
+        target = PromotionTierTarget(
+            redeemable=redeemable,
+            tier=tier,
+            campaign=tier.campaign,
+            order_amount=context.order_amount or 0,
+            discount_amount=discount_off(discount, remaining),
+            is_campaign_guarded=tier.is_campaign_guarded,
+        )
+        if remaining is not None:
+            context.remaining_amount = max(remaining - target.discount_amount, 0)
+        return target
+
+    def apply(self, context: RedemptionContext, target: PromotionTierTarget) -> None:
+        promotion_tier_count_redemption(
+            project=context.project,
+            tier=target.tier,
+            order_amount=target.order_amount,
+            discount_amount=target.discount_amount,
+        )
+        # The row moved by an increment; the response shows the summary with this redemption in it.
+        tier = target.tier
+        tier.redeemed_count += 1
+        tier.orders_total_amount += target.order_amount
+        tier.orders_total_discount_amount += target.discount_amount
+
+    def columns(self, target: PromotionTierTarget) -> dict[str, Any]:
+        return {
+            "related_object_type": "promotion_tier",
+            "related_object_id": target.tier.public_id,
+            "voucher": None,
+            "voucher_code": None,
+            "campaign": target.campaign,
+            "amount": None,
+            "discount_amount": target.discount_amount,
+        }
+
+    def after(self, context: RedemptionContext, target: PromotionTierTarget, redemption: Redemption) -> None:
+        return None
+
+
+REDEEMABLE_TYPES: dict[str, RedeemableHandler] = {
+    "voucher": VoucherRedeemables(),
+    "promotion_tier": PromotionTierRedeemables(),
+}

@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from campaigns.models import Redemption, Voucher, VoucherType
-from campaigns.representation import voucher_object
+from campaigns.models import PromotionTier, Redemption, Voucher, VoucherType
+from campaigns.promotions import promotion_tiers_query
+from campaigns.representation import promotion_tier_object, voucher_object
 from campaigns.selectors import holders_of
 from customers.representation import order_object
 from tenancy.formats import iso
@@ -46,7 +47,9 @@ def redemption_object(
     holder_public_id: str | None = None,
     rollbacks: list[Redemption] | None = None,
     children: list[Redemption] | None = None,
+    promotion_tier: PromotionTier | None = None,
 ) -> dict[str, Any]:
+    """`promotion_tier`: the tier a tier redemption names, preloaded as `promotion_tiers_query` does."""
     voucher = redemption.voucher
     if redemption.is_rollback:
         points_at = redemption.rollback_of.public_id if redemption.rollback_of else None
@@ -82,15 +85,24 @@ def redemption_object(
         body["reason"] = redemption.reason
     if voucher is not None and voucher.type == VoucherType.GIFT_VOUCHER:
         body["gift"] = {"amount": redemption.amount or 0}
+    if redemption.related_object_type == "promotion_tier":
+        body["promotion_tier"] = promotion_tier_object(promotion_tier) if promotion_tier else None
     return body
 
 
 def redemption_objects(project: Project, redemptions: Iterable[Redemption]) -> list[dict[str, Any]]:
-    """Many redemptions with their holders, rollbacks and stacked children: three queries in all."""
+    """Many redemptions with their holders, rollbacks and stacked children: three queries in all
+    (two more when promotion tiers are among them)."""
     rows = list(redemptions)
     if not rows:
         return []
     holders = holders_of(project=project, voucher_ids={r.voucher_id for r in rows if r.voucher_id})
+    tier_ids = {r.related_object_id for r in rows if r.related_object_type == "promotion_tier"}
+    tiers = (
+        {tier.public_id: tier for tier in promotion_tiers_query(project).filter(public_id__in=tier_ids)}
+        if tier_ids
+        else {}
+    )
     related: dict[int, dict[str, list[Redemption]]] = defaultdict(lambda: {"rollbacks": [], "children": []})
     ids = [r.pk for r in rows if not r.is_rollback]
     if ids:
@@ -109,6 +121,7 @@ def redemption_objects(project: Project, redemptions: Iterable[Redemption]) -> l
             holder_public_id=holders.get(r.voucher_id),
             rollbacks=related[r.pk]["rollbacks"],
             children=related[r.pk]["children"],
+            promotion_tier=tiers.get(r.related_object_id),
         )
         for r in rows
     ]

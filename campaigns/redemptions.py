@@ -9,9 +9,10 @@ taken by exactly one of them, whatever the checks read before). Everything a suc
 A refusal rolls that transaction back, then records a FAILED redemption in a transaction of its own:
 nothing else changes (not even the embedded customer is created).
 
-The handlers and their checks live in `campaigns/redeemables.py`: to add a check (validation rules,
-say), append a function `(context, target) -> None` that raises `RedemptionRefused` to a handler's
-`checks`; to add a redeemable type (`promotion_tier`), register a handler in `REDEEMABLE_TYPES`.
+The handlers and their checks live in `campaigns/redeemables.py` (codes and promotion tiers, with
+validation rules as their last check): to add a check, append a function `(context, target) -> None`
+that raises `RedemptionRefused` to a handler's `checks`; to add a redeemable type, register a handler
+in `REDEEMABLE_TYPES` (and give its rollback here).
 """
 
 from __future__ import annotations
@@ -23,14 +24,17 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns.models import Campaign, Redemption, Voucher
+from campaigns.models import Campaign, PromotionTier, Redemption, Voucher
+from campaigns.promotions import promotion_tier_count_redemption
 from campaigns.redeemables import (  # noqa: F401 (the redemption API, importable from here)
+    PROMOTION_TIER_CHECKS,
     REDEEMABLE_TYPES,
     VOUCHER_CHECKS,
     Redeemable,
     RedeemableHandler,
     RedemptionContext,
     RedemptionRefused,
+    redemption_count_per_customer,
 )
 from customers.models import Customer, Order
 from customers.orders import OrderNotFound, order_upsert
@@ -219,6 +223,9 @@ def _redeem(
         redemptions.append(redemption)
         refs = {
             "voucher": redemption.voucher,
+            "promotion_tier": redemption.related_object_id
+            if redemption.related_object_type == "promotion_tier"
+            else None,
             "campaign": redemption.campaign,
             "redemption": redemption,
             "order": order,
@@ -296,9 +303,18 @@ def _record_failure(
             customer = Customer.objects.for_project(project).by_id_or_source_id(identifier).first()
     redeemable = refusal.redeemable
     voucher = None
+    campaign_id = None
     if redeemable is not None and redeemable.object == "voucher":
         voucher = (
             Voucher.objects.for_project(project).select_related("campaign").filter(code=redeemable.id).first()
+        )
+        campaign_id = voucher.campaign_id if voucher else None
+    elif redeemable is not None and redeemable.object == "promotion_tier":
+        campaign_id = (
+            PromotionTier.objects.for_project(project)
+            .filter(public_id=redeemable.id)
+            .values_list("campaign_id", flat=True)
+            .first()
         )
     return Redemption.objects.create(
         project=project,
@@ -309,7 +325,7 @@ def _record_failure(
         related_object_id=voucher.public_id if voucher else (redeemable.id if redeemable else None),
         voucher=voucher,
         voucher_code=redeemable.id if redeemable and redeemable.object == "voucher" else None,
-        campaign=voucher.campaign if voucher else None,
+        campaign_id=campaign_id,
         customer=customer,
         amount=redeemable.gift_credits if redeemable else None,
         failure_code=refusal.failure_code,
@@ -396,6 +412,8 @@ def redemption_rollback(
                     _GIVE_BACK_VOUCHER_SQL,
                     {"project": project.pk, "voucher": undone.voucher_id, "credits": undone.amount or 0},
                 )
+        elif undone.related_object_type == "promotion_tier":
+            _give_back_tier(project, undone)
         row = Redemption.objects.create(
             public_id=new_public_id("rr", 24),
             rollback_of=undone,
@@ -413,6 +431,9 @@ def redemption_rollback(
             continue
         refs = {
             "voucher": undone.voucher_id and undone.related_object_id,
+            "promotion_tier": undone.related_object_id
+            if undone.related_object_type == "promotion_tier"
+            else None,
             "campaign": undone.campaign_id and _campaign_public_id(project, undone.campaign_id),
             "redemption": undone.public_id,
             "rollback": row.public_id,
@@ -428,6 +449,25 @@ def redemption_rollback(
     return RollbackResult(rollback=rollback, redemption=redemption, children=children)
 
 
+def _give_back_tier(project: Project, undone: Redemption) -> None:
+    """Move the tier's summary back by what the redemption added: one redemption, the order's
+    amount (as stored now: an order changed since moves it by its new amount) and the discount."""
+    tier = PromotionTier.objects.for_project(project).filter(public_id=undone.related_object_id).first()
+    if tier is None:  # deleted since: its summary went with it
+        return
+    order_amount = 0
+    if undone.order_id is not None:
+        orders = Order.objects.for_project(project).filter(pk=undone.order_id)
+        order_amount = orders.values_list("amount", flat=True).first() or 0
+    promotion_tier_count_redemption(
+        project=project,
+        tier=tier,
+        order_amount=-order_amount,
+        discount_amount=-(undone.discount_amount or 0),
+        redemptions=-1,
+    )
+
+
 def _campaign_public_id(project: Project, campaign_id: int) -> str | None:
     return (
         Campaign.objects.for_project(project)
@@ -439,27 +479,3 @@ def _campaign_public_id(project: Project, campaign_id: int) -> str | None:
 
 def _order_public_id(project: Project, order_id: int) -> str | None:
     return Order.objects.for_project(project).filter(pk=order_id).values_list("public_id", flat=True).first()
-
-
-# --- Reads -----------------------------------------------------------------------------------------
-
-
-def redemption_count_per_customer(
-    *, project: Project, customer_id: int, campaign_id: int | None = None, voucher_id: int | None = None
-) -> int:
-    """How many successful, not rolled back redemptions the customer made (of the campaign or code):
-    what the validation rule `redemption.count.per_customer` compares. Served by an index."""
-    redemptions = (
-        Redemption.objects.for_project(project)
-        .filter(
-            customer_id=customer_id,
-            object=Redemption.Object.REDEMPTION,
-            status=Redemption.Status.SUCCEEDED,
-        )
-        .exclude(related_object_type="redemption")
-    )
-    if campaign_id is not None:
-        redemptions = redemptions.filter(campaign_id=campaign_id)
-    if voucher_id is not None:
-        redemptions = redemptions.filter(voucher_id=voucher_id)
-    return redemptions.count()

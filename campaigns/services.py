@@ -132,6 +132,12 @@ def campaign_create(*, project: Project, fields: Mapping[str, Any]) -> Campaign:
             raise CampaignRefused(
                 "duplicate_found", f"A campaign named {fields['name']} already exists.", status_code=409
             ) from None
+        if fields.get("validation_rules"):
+            from campaigns.validation_rules.services import validation_rules_assign_to_campaign
+
+            validation_rules_assign_to_campaign(
+                project=project, campaign=campaign, rule_ids=fields["validation_rules"]
+            )
         if campaign_type == CampaignType.PROMOTION:
             from campaigns.promotions import promotion_tiers_create_for_campaign
 

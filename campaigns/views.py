@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
-from campaigns.models import Campaign, CampaignQuerySet, Publication, Voucher
+from campaigns.models import Campaign, CampaignQuerySet, Publication, Redemption, Voucher
 from distributions.analytics import campaign_distribution_rows
 from distributions.selectors import distributions_of_campaign
 from tenancy.access import access_campaign, membership_required
@@ -39,7 +39,9 @@ def _with_counts(campaigns: CampaignQuerySet, project: Project) -> CampaignQuery
 
     Generated is the campaign's own `vouchers_count` (kept by every code-adding service, so a
     million-code campaign costs nothing to show); published counts publication rows through their
-    (project, campaign, created_at) index; redeemed is 0 until redemptions land.
+    (project, campaign, created_at) index; redeemed counts the distinct codes with a successful
+    redemption that was not rolled back, through the redemptions' (project, campaign, created_at)
+    index (promotion tiers have no codes, so their redemptions do not count).
     """
     published = (
         Publication.objects.for_project(project)
@@ -49,9 +51,22 @@ def _with_counts(campaigns: CampaignQuerySet, project: Project) -> CampaignQuery
         .annotate(total=Count("pk"))
         .values("total")
     )
+    redeemed = (
+        Redemption.objects.for_project(project)
+        .filter(
+            campaign=OuterRef("pk"),
+            object=Redemption.Object.REDEMPTION,
+            status=Redemption.Status.SUCCEEDED,
+            voucher__isnull=False,
+        )
+        .order_by()
+        .values("campaign")
+        .annotate(total=Count("voucher", distinct=True))
+        .values("total")
+    )
     return campaigns.annotate(
         published_count=Coalesce(Subquery(published, output_field=IntegerField()), Value(0)),
-        redeemed_count=Value(0, output_field=IntegerField()),
+        redeemed_count=Coalesce(Subquery(redeemed, output_field=IntegerField()), Value(0)),
     )
 
 

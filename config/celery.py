@@ -54,5 +54,11 @@ app.conf.beat_schedule = {
         "task": "distributions.tasks.sweep_sending_distributions",
         "schedule": 15.0,
     },
+    "resume-stalled-segment-syncs": {"task": "segments.tasks.resume_stalled_syncs", "schedule": 30.0},
+    "resync-time-dependent-segments": {
+        "task": "segments.tasks.resync_time_dependent_segments",
+        "schedule": 3600.0,
+    },
+    "purge-abandoned-draft-segments": {"task": "segments.tasks.purge_abandoned_drafts", "schedule": 3600.0},
 }
 app.autodiscover_tasks()

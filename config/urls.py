@@ -30,6 +30,7 @@ api_urlpatterns = [
     path("", include("customers.api.urls")),
     path("", include("campaigns.api.urls")),
     path("", include("distributions.api.urls")),
+    path("", include("segments.api.urls")),
     re_path(r"^.*$", api_not_found),
 ]
 
@@ -43,6 +44,7 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("distributions/", include("distributions.urls")),
     path("sandbox/", include("webhooks_out.urls")),
+    path("segments/", include("segments.urls")),
     path("", include("tenancy.urls")),
 ]
 

@@ -55,6 +55,11 @@ MESSAGES = {
     "already_rolled_back": "Redemption was already rolled back",
     "invalid_redemption": "Invalid redemption",
     "invalid_redemption_parent": "Invalid redemption parent",
+    "customer_rules_violated": "Customer does not match validation rules",
+    "order_rules_violated": "Order does not match validation rules",
+    "redemption_rules_violated": "Redemption does not match validation rules",
+    "promotion_inactive": "Promotion is inactive",
+    "promotion_not_active_now": "Promotion is not active now",
 }
 ORDERINGS = {
     "created_at": (F("created_at").asc(), F("id").asc()),
@@ -137,6 +142,7 @@ def _redemption_error(refusal: RedemptionRefused) -> ApiError:
         details=refusal.details,
         resource_id=failed.public_id if failed and refusal.status_code == 400 else refusal.resource_id,
         resource_type="redemption" if failed and refusal.status_code == 400 else refusal.resource_type,
+        error_message=refusal.error_message,
     )
 
 
@@ -191,7 +197,11 @@ class RedemptionCollectionApi(ProjectApiView):
         # Built from the rows the service wrote (with their code, customer and order attached), so the
         # response costs no query of its own.
         children = [
-            redemption_object(row, holder_public_id=getattr(target, "holder_public_id", None))
+            redemption_object(
+                row,
+                holder_public_id=getattr(target, "holder_public_id", None),
+                promotion_tier=getattr(target, "tier", None),
+            )
             for row, target in zip(result.redemptions, result.targets, strict=True)
         ]
         body: dict[str, Any] = {

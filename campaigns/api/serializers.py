@@ -182,7 +182,6 @@ class CampaignCreateInput(CampaignFieldsInput):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
-        attrs.pop("validation_rules", None)  # accepted for compatibility; rules arrive with their own issue
         campaign_type = attrs["campaign_type"]
         if campaign_type == CampaignType.PROMOTION:
             if not attrs.get("promotion") or not attrs["promotion"].get("tiers"):

@@ -3,7 +3,7 @@
 A rule set (`ValidationRule`) holds Voucherify's numbered rules JSON and its `logic`, checked by
 `campaigns.validation_rules.check_rules` before it is saved and evaluated by
 `campaigns.validation_rules.validation_rule_evaluate`. An assignment ties a rule set to the object
-it guards (a promotion tier now; vouchers, campaigns and distributions name theirs the same way).
+it guards (a promotion tier or a campaign now; vouchers and distributions name theirs the same way).
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ class ValidationRule(TenantModel):
 class ValidationRuleAssignment(TenantModel):
     """A rule set guarding one object, named by its type and public id as Voucherify shows it.
 
-    `promotion_tier` is set for tier assignments, so deleting a tier deletes its assignments.
+    `promotion_tier` / `campaign` is set for tier / campaign assignments, so deleting the object
+    deletes its assignments (and a redemption asks the campaign's through an index).
     """
 
     class RelatedObjectType(models.TextChoices):
@@ -67,6 +68,14 @@ class ValidationRuleAssignment(TenantModel):
         related_name="assignments",
         db_index=False,
     )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="rule_assignments",
+        db_index=False,
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -82,6 +91,7 @@ class ValidationRuleAssignment(TenantModel):
                 fields=["project", "related_object_type", "related_object_id"], name="rule_assignment_object"
             ),
             models.Index(fields=["project", "promotion_tier"], name="rule_assignment_tier"),
+            models.Index(fields=["project", "campaign"], name="rule_assignment_campaign"),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,12 @@ Public interface (see `evaluator` for how redemptions and distributions build a 
     check_rules(rules, *, segments_available) -> (stored_rules, logic)     # raises InvalidRules
     register_segment_membership(provider)        # the segments app enables customer.segment
     rules_guarding(*, project, related_object_type, related_object_id) -> [ValidationRule]
-      (in campaigns.validation_rules.selectors: it imports models)
+    rules_guarding_any(*, project, objects=[(type, id), ...]) -> [(type, ValidationRule)]
+      (both in campaigns.validation_rules.selectors: they import models)
+    validation_rule_assign(...), validation_rules_assign_to_campaign(...)   # .services
+
+Redemptions evaluate the rules guarding a code's campaign, or a promotion tier and its campaign
+(`campaigns.redeemables.refuse_unless_rules_pass`).
 """
 
 from campaigns.validation_rules.catalogue import (

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from campaigns.models import ValidationRule
+from collections.abc import Sequence
+
+from django.db.models import Q
+
+from campaigns.models import ValidationRule, ValidationRuleAssignment
 from tenancy.models import Project
 
 
@@ -19,3 +23,25 @@ def rules_guarding(
         )
         .order_by("assignments__created_at", "assignments__pk")
     )
+
+
+def rules_guarding_any(
+    *, project: Project, objects: Sequence[tuple[str, str]]
+) -> list[tuple[str, ValidationRule]]:
+    """(related_object_type, rule set) for every rule set assigned to any of `objects` (pairs of
+    type and public id, e.g. a tier and its campaign), in the order of `objects`, then oldest
+    assignment first; one query. A rule set assigned twice is evaluated twice, once per scope."""
+    if not objects:
+        return []
+    guards = Q()
+    for related_object_type, related_object_id in objects:
+        guards |= Q(related_object_type=related_object_type, related_object_id=related_object_id)
+    assignments = (
+        ValidationRuleAssignment.objects.for_project(project)
+        .filter(guards)
+        .select_related("rule")
+        .order_by("created_at", "pk")
+    )
+    rank = {pair: position for position, pair in enumerate(objects)}
+    found = sorted(assignments, key=lambda row: rank[(row.related_object_type, row.related_object_id)])
+    return [(row.related_object_type, row.rule) for row in found]

@@ -3,13 +3,13 @@ is written, so a malformed rule set changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from campaigns.models import PromotionTier, ValidationRule, ValidationRuleAssignment
+from campaigns.models import Campaign, PromotionTier, ValidationRule, ValidationRuleAssignment
 from campaigns.services import CampaignRefused
 from campaigns.validation_rules.catalogue import InvalidRules, check_rules
 from campaigns.validation_rules.evaluator import segments_available
@@ -87,6 +87,12 @@ class RelatedObjectMissing(CampaignRefused):
         self.identifier = identifier
 
 
+_GUARDED_MODELS = {
+    ValidationRuleAssignment.RelatedObjectType.PROMOTION_TIER: (PromotionTier, "promotion_tier"),
+    ValidationRuleAssignment.RelatedObjectType.CAMPAIGN: (Campaign, "campaign"),
+}
+
+
 def validation_rule_assign(
     *,
     project: Project,
@@ -96,26 +102,28 @@ def validation_rule_assign(
     force: bool = False,
 ) -> ValidationRuleAssignment:
     """Guard an object with the rule set; `force` replaces an existing identical assignment instead
-    of refusing it (409). Promotion tiers only for now: other objects' assignments arrive with the
-    code that evaluates them (and deletes them with the object)."""
-    if related_object_type != ValidationRuleAssignment.RelatedObjectType.PROMOTION_TIER:
+    of refusing it (409). Promotion tiers and campaigns (whose codes the rule then guards) for now:
+    other objects' assignments arrive with the code that evaluates them (and deletes them with the
+    object)."""
+    if related_object_type not in _GUARDED_MODELS:
         raise CampaignRefused(
             "invalid_payload",
-            f"Assigning validation rules to a {related_object_type} is not supported yet; promotion_tier is.",
+            f"Assigning validation rules to a {related_object_type} is not supported yet; "
+            "promotion_tier and campaign are.",
         )
+    model, link = _GUARDED_MODELS[related_object_type]
     with transaction.atomic():
-        tier = (
-            PromotionTier.objects.for_project(project)
-            .select_for_update()
+        guarded = (
+            model.objects.for_project(project)
+            .select_for_update(no_key=True)
             .filter(public_id=related_object_id)
             .first()
         )
-        if tier is None:
-            raise RelatedObjectMissing("promotion_tier", related_object_id)
+        if guarded is None:
+            raise RelatedObjectMissing(related_object_type, related_object_id)
         if force:
-            ValidationRuleAssignment.objects.for_project(project).filter(
-                rule=rule, promotion_tier=tier
-            ).delete()
+            assignments = ValidationRuleAssignment.objects.for_project(project)
+            assignments.filter(rule=rule, **{link: guarded}).delete()
         try:
             with transaction.atomic():
                 return ValidationRuleAssignment.objects.create(
@@ -123,8 +131,8 @@ def validation_rule_assign(
                     public_id=new_public_id("asgm", 16),
                     rule=rule,
                     related_object_type=related_object_type,
-                    related_object_id=tier.public_id,
-                    promotion_tier=tier,
+                    related_object_id=guarded.public_id,
+                    **{link: guarded},
                 )
         except IntegrityError:
             raise CampaignRefused(
@@ -132,6 +140,33 @@ def validation_rule_assign(
                 f"Validation rule {rule.public_id} is already assigned to {related_object_id}.",
                 status_code=409,
             ) from None
+
+
+def validation_rules_assign_to_campaign(
+    *, project: Project, campaign: Campaign, rule_ids: Sequence[str]
+) -> list[ValidationRuleAssignment]:
+    """The campaign's `validation_rules` given on create: each must be a rule set of the project
+    (404 naming the first missing one). Call it inside the campaign's creation transaction."""
+    rules = {
+        rule.public_id: rule
+        for rule in ValidationRule.objects.for_project(project).filter(public_id__in=set(rule_ids))
+    }
+    for identifier in rule_ids:
+        if identifier not in rules:
+            raise RelatedObjectMissing("validation_rule", identifier)
+    return ValidationRuleAssignment.objects.bulk_create(
+        [
+            ValidationRuleAssignment(
+                project=project,
+                public_id=new_public_id("asgm", 16),
+                rule=rules[identifier],
+                related_object_type=ValidationRuleAssignment.RelatedObjectType.CAMPAIGN,
+                related_object_id=campaign.public_id,
+                campaign=campaign,
+            )
+            for identifier in dict.fromkeys(rule_ids)
+        ]
+    )
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
 from django.db.models import F
@@ -20,12 +21,13 @@ from customers.api.serializers import (
     CustomerUpdateInput,
 )
 from customers.models import Customer
-from customers.representation import customer_object
+from customers.representation import customer_object, customer_objects
 from customers.selectors import customer_get
 from customers.services import CustomerNotFound, customer_delete, customer_update, customer_upsert
 from tenancy.api.errors import invalid_payload, invalid_query_params, not_found
 from tenancy.api.paging import list_envelope, page_of
 from tenancy.api.views import ProjectApiView
+from tenancy.models import Project
 
 # Never-updated customers (updated_at null) sort after the updated ones in both directions.
 CUSTOMER_ORDERINGS = {
@@ -45,6 +47,11 @@ def _access_customer(view: ProjectApiView, identifier: str) -> Customer:
     return customer
 
 
+def _customer_body(project: Project, customer: Customer) -> dict[str, Any]:
+    (body,) = customer_objects(project=project, customers=[customer])
+    return body
+
+
 class CustomerCollectionApi(ProjectApiView):
     @extend_schema(
         operation_id="create_customer", request=CustomerCreateInput, responses={201: CustomerOutput}
@@ -56,9 +63,9 @@ class CustomerCollectionApi(ProjectApiView):
             customer, created = customer_upsert(project=self.project, fields=serializer.validated_data)
         except CustomerNotFound as missing:
             raise not_found("customer", missing.identifier) from None
-        return Response(
-            customer_object(customer), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        # A customer just created has no redemptions or referrals to summarise.
+        body = customer_object(customer) if created else _customer_body(self.project, customer)
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
         operation_id="list_customers",
@@ -108,7 +115,9 @@ class CustomerCollectionApi(ProjectApiView):
         customers = customers.order_by(*CUSTOMER_ORDERINGS[order])
         rows, total, has_more = page_of(request, customers, max_page=99)
         return Response(
-            list_envelope("customers", [customer_object(c) for c in rows], total, has_more=has_more)
+            list_envelope(
+                "customers", customer_objects(project=self.project, customers=rows), total, has_more=has_more
+            )
         )
 
 
@@ -127,7 +136,7 @@ def _datetime_param(name: str, raw: str) -> datetime:
 class CustomerItemApi(ProjectApiView):
     @extend_schema(operation_id="get_customer", responses=CustomerOutput)
     def get(self, request: Request, identifier: str) -> Response:
-        return Response(customer_object(_access_customer(self, identifier)))
+        return Response(_customer_body(self.project, _access_customer(self, identifier)))
 
     @extend_schema(operation_id="update_customer", request=CustomerUpdateInput, responses=CustomerOutput)
     def put(self, request: Request, identifier: str) -> Response:
@@ -135,7 +144,7 @@ class CustomerItemApi(ProjectApiView):
         serializer = CustomerUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         customer = customer_update(project=self.project, customer=customer, fields=serializer.validated_data)
-        return Response(customer_object(customer))
+        return Response(_customer_body(self.project, customer))
 
     @extend_schema(operation_id="delete_customer", responses={204: None})
     def delete(self, request: Request, identifier: str) -> Response:

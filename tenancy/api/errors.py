@@ -28,6 +28,7 @@ class ApiError(exceptions.APIException):
         resource_id: str | None = None,
         resource_type: str | None = None,
         headers: dict[str, str] | None = None,
+        error_message: str | None = None,
     ) -> None:
         super().__init__(detail=details or message)
         self.status_code = status_code
@@ -37,6 +38,8 @@ class ApiError(exceptions.APIException):
         self.resource_id = resource_id
         self.resource_type = resource_type
         self.headers = headers or {}
+        # A user-written message (a validation rule's), returned as the body's `error.message`.
+        self.error_message = error_message
 
 
 def not_found(resource_type: str, resource_id: str) -> ApiError:
@@ -142,6 +145,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             resource_id=exc.resource_id,
             resource_type=exc.resource_type,
         )
+        if exc.error_message:
+            body["error"] = {"message": exc.error_message}
         return Response(body, status=exc.status_code, headers=exc.headers)
     if isinstance(exc, exceptions.ValidationError):
         details = "; ".join(describe_validation_errors(exc.detail)) or "Invalid payload"

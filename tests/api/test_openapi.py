@@ -16,6 +16,7 @@ CUSTOMER_OPERATIONS = {
     ("/v1/customers/{identifier}", "delete"): "delete_customer",
     ("/v1/customers/bulk/async", "post"): "import_customers_bulk",
     ("/v1/async-actions/{identifier}", "get"): "get_async_action",
+    ("/v1/customers/{identifier}/segments", "get"): "list_customer_segments",
 }
 
 

@@ -11,6 +11,9 @@ import pytest
 import voucherify
 from voucherify.exceptions import BadRequestException, NotFoundException
 from voucherify.models import (
+    CampaignsCreateRequestBody,
+    CampaignsCreateRequestBodyPromotion,
+    CampaignsCreateRequestBodyVoucher,
     Customer,
     Discount,
     Order,
@@ -22,6 +25,7 @@ from voucherify.models import (
     RedemptionsRedeemResponseBody,
     RedemptionsRollbackCreateRequestBody,
     RedemptionsRollbackCreateResponseBody,
+    ValidationRulesCreateRequestBody,
     VouchersBalanceUpdateRequestBody,
     VouchersBalanceUpdateResponseBody,
     VouchersRedemptionGetResponseBody,
@@ -196,3 +200,107 @@ def test_voucher_update_enable_disable_delete(vouchers, codes):
     assert vouchers.delete_voucher(codes[0], force=True) is None
     with pytest.raises(NotFoundException):
         vouchers.get_voucher(codes[0])
+
+
+# --- Promotion tiers and validation rules --------------------------------------------------------------
+
+
+@pytest.fixture
+def over_50(client) -> str:
+    return (
+        voucherify.ValidationRulesApi(client)
+        .create_validation_rules(
+            ValidationRulesCreateRequestBody.from_dict(
+                {
+                    "name": "Over $50",
+                    "rules": {
+                        "1": {"name": "order.amount", "conditions": {"$more_than_equal": [5000]}},
+                        "logic": "1",
+                    },
+                    "error": {"message": "Spend $50 first"},
+                }
+            )
+        )
+        .id
+    )
+
+
+def _redeem_tier(redemptions, tier_id: str, amount: int, customer: str = "sdk-carol"):
+    return redemptions.redeem_stacked_discounts(
+        RedemptionsRedeemRequestBody(
+            redeemables=[RedemptionsRedeemRequestBodyRedeemablesItem(object="promotion_tier", id=tier_id)],
+            customer=Customer(source_id=customer),
+            order=Order(amount=amount, status="PAID"),
+        )
+    )
+
+
+def test_redeem_a_promotion_tier_read_it_and_roll_it_back(client, redemptions, over_50):
+    campaign = voucherify.CampaignsApi(client).create_campaign(
+        CampaignsCreateRequestBody(
+            name="SDK deals",
+            campaign_type="PROMOTION",
+            type="STATIC",
+            promotion=CampaignsCreateRequestBodyPromotion.from_dict(
+                {
+                    "tiers": [
+                        {
+                            "name": "10% over $50",
+                            "action": {
+                                "discount": {"type": "PERCENT", "percent_off": 10, "effect": "APPLY_TO_ORDER"}
+                            },
+                            "validation_rules": [over_50],
+                        }
+                    ]
+                }
+            ),
+        )
+    )
+    tier_id = campaign.promotion.tiers[0].id
+
+    with pytest.raises(BadRequestException) as refused:
+        _redeem_tier(redemptions, tier_id, amount=4_000)
+    redeemed = _redeem_tier(redemptions, tier_id, amount=8_000)
+
+    assert '"order_rules_violated"' in refused.value.body
+    assert '"Spend $50 first"' in refused.value.body
+    (redemption,) = redeemed.redemptions
+    assert (redemption.related_object_type, redemption.related_object_id) == ("promotion_tier", tier_id)
+    assert (redemption.promotion_tier.id, redemption.promotion_tier.campaign_id) == (tier_id, campaign.id)
+    assert redemption.promotion_tier.summary.redemptions.total_redeemed == 1
+    assert redeemed.order.discount_amount == 800
+    fetched = redemptions.get_redemption(redemption.id)
+    assert (fetched.promotion_tier.id, fetched.status) == (tier_id, "SUCCEEDED")
+    rollback = redemptions.rollback_redemption(redemption.id, reason="canceled")
+    assert isinstance(rollback, RedemptionsRollbackCreateResponseBody)
+    assert (rollback.related_object_type, rollback.promotion_tier.id) == ("promotion_tier", tier_id)
+    assert rollback.promotion_tier.summary.redemptions.total_redeemed == 0
+    failures = redemptions.list_redemptions(result="FAILURE")
+    assert [(item.failure_code, item.promotion_tier.id) for item in failures.redemptions] == [
+        ("order_rules_violated", tier_id)
+    ]
+
+
+def test_a_campaign_rule_refuses_a_small_order_and_accepts_a_big_one(client, project, redemptions, over_50):
+    campaign = voucherify.CampaignsApi(client).create_campaign(
+        CampaignsCreateRequestBody(
+            name="SDK guarded",
+            campaign_type="DISCOUNT_COUPONS",
+            type="STATIC",
+            vouchers_count=1,
+            validation_rules=[over_50],
+            voucher=CampaignsCreateRequestBodyVoucher(
+                type="DISCOUNT_VOUCHER", discount=Discount(type="AMOUNT", amount_off=500)
+            ),
+        )
+    )
+    codes_ = Voucher.objects.for_project(project).filter(campaign__public_id=campaign.id)
+    (code,) = codes_.values_list("code", flat=True)
+
+    with pytest.raises(BadRequestException) as refused:
+        _redeem(redemptions, code, amount=4_999)
+    accepted = _redeem(redemptions, code, amount=5_000)
+
+    assert '"order_rules_violated"' in refused.value.body
+    assert accepted.redemptions[0].voucher.code == code
+    assert accepted.order.discount_amount == 500

@@ -146,14 +146,16 @@ def test_a_stack_with_one_refused_code_redeems_none_of_them(api, project, welcom
     assert not Redemption.objects.for_project(project).filter(result="SUCCESS").exists()
 
 
-def test_promotion_tiers_are_refused_clearly_until_they_are_supported(api, project):
+def test_promotion_stacks_are_refused_clearly_until_they_are_supported(api, project):
     with nothing_changes_at_all():
         response = api.post(
-            "/v1/redemptions", {"redeemables": [{"object": "promotion_tier", "id": "promo_1"}]}, format="json"
+            "/v1/redemptions",
+            {"redeemables": [{"object": "promotion_stack", "id": "stack_1"}]},
+            format="json",
         )
 
     body = assert_error(response, 400, "invalid_payload")
-    assert "promotion_tier" in body["details"]
+    assert "promotion_stack" in body["details"]
 
 
 @pytest.mark.parametrize(

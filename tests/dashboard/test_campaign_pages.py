@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Voucher
 from tests.campaigns.factories import make_campaign
+from tests.campaigns.redemption_support import redeem
 from tests.dashboard.conftest import signed_in
 
 CAMPAIGN_LINK = re.compile(r'href="/campaigns/(camp_[0-9A-Za-z_]+)/"')
@@ -70,6 +71,66 @@ def test_the_list_shows_each_campaign_with_its_counts_newest_first(project, api,
     assert "Active" in content
 
 
+def _codes(project, campaign) -> list[str]:
+    return list(
+        Voucher.objects.for_project(project)
+        .filter(campaign=campaign)
+        .order_by("sequence")
+        .values_list("code", flat=True)
+    )
+
+
+def _redeemed(api, code: str) -> str:
+    response = redeem(api, code, customer={"source_id": "alice"}, order={"amount": 5000})
+    assert response.status_code == 200, response.content
+    return response.json()["redemptions"][0]["id"]
+
+
+def test_redeemed_counts_codes_redeemed_at_least_once_and_not_rolled_back(project, api, owner):
+    # given four codes of Summer: one redeemed twice, one redeemed then rolled back, one refused
+    # (disabled), one untouched; and a promotion whose tier was redeemed (no codes to count)
+    summer = make_campaign(project, name="Summer", codes_count=4)
+    winter = make_campaign(project, name="Winter", codes_count=2)
+    promotion = make_campaign(project, name="Deals", campaign_type="PROMOTION")
+    twice, rolled_back, refused, _ = _codes(project, summer)
+    _redeemed(api, twice)
+    _redeemed(api, twice)
+    rollback = api.post(f"/v1/redemptions/{_redeemed(api, rolled_back)}/rollback", {}, format="json")
+    assert rollback.status_code == 200, rollback.content
+    api.post(f"/v1/vouchers/{refused}/disable")
+    assert redeem(api, refused, customer={"source_id": "alice"}).status_code == 400
+    tier = promotion.promotion_tier_rows.get()
+    tier_redemption = api.post(
+        "/v1/redemptions",
+        {"redeemables": [{"object": "promotion_tier", "id": tier.public_id}], "order": {"amount": 5000}},
+        format="json",
+    )
+    assert tier_redemption.status_code == 200, tier_redemption.content
+
+    # when the owner opens the list and Summer's page
+    client = signed_in(owner)
+    listed = client.get(reverse("campaigns:list"))
+    page = client.get(reverse("campaigns:detail", args=[summer.public_id]))
+
+    # then only the code redeemed (twice) counts, once
+    assert counts_of(listed, summer)["redeemed"] == 1
+    assert counts_of(listed, winter)["redeemed"] == 0
+    assert counts_of(listed, promotion)["redeemed"] == 0
+    assert page.context["redeemed_count"] == 1
+
+
+def test_redeemed_counts_only_our_projects_redemptions(project, other_project, api, outsider_api, owner):
+    ours = make_campaign(project, name="Ours", codes_count=2)
+    theirs = make_campaign(other_project, name="Theirs", codes_count=2)
+    _redeemed(api, _codes(project, ours)[0])
+    _redeemed(outsider_api, _codes(other_project, theirs)[0])
+    _redeemed(outsider_api, _codes(other_project, theirs)[1])
+
+    listed = signed_in(owner).get(reverse("campaigns:list"))
+
+    assert counts_of(listed, ours)["redeemed"] == 1
+
+
 def test_the_list_shows_inactive_campaigns_and_unfinished_generation(project, owner):
     make_campaign(project, name="Paused", codes_count=1)
     Campaign.objects.for_project(project).update(active=False, creation_status="IN_PROGRESS")
@@ -111,7 +172,8 @@ def test_the_list_shows_only_our_projects_campaigns(project, other_project, owne
 @pytest.mark.parametrize("count", [2, 20])
 def test_the_list_costs_a_fixed_number_of_queries(project, api, owner, count, django_assert_num_queries):
     for n in range(count):
-        make_campaign(project, name=f"Campaign {n}", codes_count=2)
+        campaign = make_campaign(project, name=f"Campaign {n}", codes_count=2)
+        _redeemed(api, _codes(project, campaign)[0])
     publish(api, "alice", "Campaign 0")
     client = signed_in(owner)
     client.get(reverse("campaigns:list"))  # the first request stores the selected project in the session

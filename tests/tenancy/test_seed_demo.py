@@ -33,8 +33,12 @@ def test_seed_demo_builds_a_ready_demo_and_a_second_run_only_rotates_the_key():
     assert {c.name: c.vouchers_count for c in Campaign.objects.for_project(project)} == {
         "Welcome 10% off": 10_000,
         "Gift cards $25": 500,
+        "Spend more, save more": 0,  # a promotion: tiers, no codes
+        "Demo Rewards": 20,  # one loyalty card per member (every demo customer, here)
+        "Demo Rewards coupons": 200,  # the pool a CAMPAIGN reward publishes from
+        "Refer a friend": 20,
     }
-    assert counts[3] == 10_500
+    assert counts[3] == 10_740
     assert (
         Customer.objects.for_project(project).count(),
         Order.objects.for_project(project).count(),

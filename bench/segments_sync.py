@@ -1,0 +1,162 @@
+"""Segment sync, real-time re-check and estimated count on generated data (issue targets at 1M customers:
+initial sync <= 20 s, re-sync of a 1% change <= 10 s, one customer against 50 segments <= 20 ms,
+estimated count <= 2 s).
+
+    .venv/bin/python bench/segments_sync.py [--customers 1000000] [--events-per-customer 2]
+                                            [--database dm_bench_segments_sync] [--keep]
+
+Creates and migrates its own database, COPYs the customers in (bench/generate.py), fills their order
+summary columns (the filter reads those columns, which the order services keep; the orders table
+itself is not read by a sync, so no order rows are generated) and inserts custom events in SQL.
+Then times: the initial sync of a segment combining metadata, an order summary and an event count
+in a window; a re-sync after 1% of the customers changed (checking that exactly the changed members
+were announced); `customer_recheck` of single customers against 50 auto-update segments; and the
+dashboard's estimated count for the same filter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_database, log, make_bench_project, wait_for_quiet, write_result
+
+FILTER = {
+    "junction": "and",
+    "metadata.club_level": {"conditions": {"$in": ["Gold", "Platinum"]}},
+    "summary.orders.total_amount": {"conditions": {"$more_than": [20000]}},
+    "events.cart_abandoned.count": {"conditions": {"$more_than": [0]}, "window_days": 30},
+}
+
+SUMMARY_SQL = """
+UPDATE customers_customer SET
+    orders_count = (id %% 7),
+    orders_total_amount = (id %% 7) * ((id * 7919) %% 10000),
+    last_order_amount = (id * 7919) %% 10000,
+    last_order_at = CASE WHEN id %% 7 = 0 THEN NULL ELSE now() - ((id %% 365) || ' days')::interval END
+WHERE project_id = %s
+"""
+
+EVENTS_SQL = """
+INSERT INTO customers_customevent (project_id, public_id, name, customer_id, metadata, created_at)
+SELECT c.project_id, 'evcus_' || md5(c.id::text || '-' || n),
+       (ARRAY['viewed_product', 'cart_abandoned', 'newsletter_signup', 'app_installed'])[1 + (c.id + n) %% 4],
+       c.id, '{}'::jsonb, now() - (((c.id * 31 + n * 17) %% 90) || ' days')::interval
+FROM customers_customer c CROSS JOIN generate_series(1, %s) AS n
+WHERE c.project_id = %s
+"""
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS")
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--events-per-customer", type=int, default=2)
+    parser.add_argument("--database", default="dm_bench_segments_sync")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args(argv)
+    if args.wait_quiet:
+        wait_for_quiet(args.wait_quiet)
+
+    with bench_database(args.database, keep=args.keep):
+        from django.db import connection, transaction
+
+        from bench.generate import load_customers
+        from customers.models import Customer
+        from eventbus.cause import INTERNAL
+        from eventbus.models import DomainEvent
+        from segments import sync
+        from segments.models import SegmentMember, SegmentSyncJob
+        from segments.realtime import customer_recheck
+        from segments.selectors import filter_estimated_count
+        from segments.services import segment_create
+
+        project, _, _ = make_bench_project("bench-segments")
+        log(f"loading {args.customers:,} customers")
+        load_customers(project_id=project.pk, count=args.customers)
+        with connection.cursor() as cursor:
+            cursor.execute(SUMMARY_SQL, [project.pk])
+            cursor.execute(EVENTS_SQL, [args.events_per_customer, project.pk])
+            log(f"{cursor.rowcount:,} custom events inserted")
+            cursor.execute("VACUUM ANALYZE customers_customer")
+            cursor.execute("VACUUM ANALYZE customers_customevent")
+        results: dict[str, float | int] = {}
+
+        def run_latest_job(segment) -> float:
+            job = SegmentSyncJob.objects.for_project(project).filter(segment=segment).latest("pk")
+            began = time.perf_counter()
+            assert sync.sync_job_run(job.pk)
+            return time.perf_counter() - began
+
+        segment = segment_create(project=project, name="Bench", type="auto-update", filter=FILTER)
+        results["initial_sync_s"] = round(run_latest_job(segment), 2)
+        segment.refresh_from_db()
+        results["members"] = segment.member_count
+        log(f"initial sync: {segment.member_count:,} members in {results['initial_sync_s']} s")
+
+        # 1% of the customers change club level: members among them leave, the rest may enter.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """UPDATE customers_customer SET metadata = jsonb_set(metadata, '{club_level}',
+                       CASE WHEN metadata->>'club_level' IN ('Gold', 'Platinum')
+                       THEN '"Bronze"'::jsonb ELSE '"Gold"'::jsonb END)
+                   WHERE project_id = %s AND id %% 100 = 0""",
+                [project.pk],
+            )
+        expected = set(
+            Customer.objects.for_project(project)
+            .filter(pk__in=sync.matching_customers(project, segment, now=segment.synced_at))
+            .values_list("pk", flat=True)
+        )
+        before = set(
+            SegmentMember.objects.for_project(project)
+            .filter(segment=segment)
+            .values_list("customer_id", flat=True)
+        )
+        with transaction.atomic():
+            sync.sync_job_create(project=project, segment=segment)
+        results["resync_1pct_s"] = round(run_latest_job(segment), 2)
+        entered = DomainEvent.objects.for_project(project).filter(type=sync.ENTERED).count()
+        left = DomainEvent.objects.for_project(project).filter(type=sync.LEFT).count()
+        assert (entered, left) == (len(expected - before), len(before - expected)), (entered, left)
+        log(f"re-sync: {entered:,} entered, {left:,} left in {results['resync_1pct_s']} s")
+
+        for number in range(49):
+            segment_create(
+                project=project,
+                name=f"Bench {number}",
+                type="auto-update",
+                filter={
+                    **FILTER,
+                    "summary.orders.total_amount": {"conditions": {"$more_than": [number * 1000]}},
+                },
+            )
+        sample = list(Customer.objects.for_project(project).order_by("?").values_list("pk", flat=True)[:50])
+        timings = []
+        for customer_id in sample:
+            began = time.perf_counter()
+            with transaction.atomic():
+                customer_recheck(project=project, customer_id=customer_id, cause=INTERNAL)
+            timings.append((time.perf_counter() - began) * 1000)
+        results["recheck_50_segments_ms_median"] = round(statistics.median(timings), 1)
+        results["recheck_50_segments_ms_p95"] = round(sorted(timings)[int(len(timings) * 0.95) - 1], 1)
+        log(f"re-check against 50 segments: median {results['recheck_50_segments_ms_median']} ms")
+
+        began = time.perf_counter()
+        count = filter_estimated_count(project=project, filter=FILTER)
+        results["estimated_count_s"] = round(time.perf_counter() - began, 2)
+        log(f"estimated count {count:,} in {results['estimated_count_s']} s")
+
+        result = {"customers": args.customers, "events_per_customer": args.events_per_customer, **results}
+        write_result("segments_sync", result)
+        return result
+
+
+if __name__ == "__main__":
+    main()
