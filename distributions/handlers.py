@@ -20,7 +20,12 @@ from customers.models import Customer, Order
 from distributions import catalogue, services
 from distributions.catalogue import ParameterKind
 from distributions.models import Distribution
-from distributions.sending import ADDRESS_OF_CHANNEL, deliverable_channels, static_variables
+from distributions.sending import (
+    ADDRESS_OF_CHANNEL,
+    deliverable_channels,
+    distributions_schedule_after_first_sync,
+    static_variables,
+)
 from eventbus.cause import Cause
 from eventbus.models import DomainEvent
 from eventbus.registry import handles
@@ -194,6 +199,24 @@ def react_to_event(event: DomainEvent) -> None:
     for distribution in distributions:
         if trigger_accepts(distribution, event, order):
             distribution_react(distribution=distribution, event=event, order=order)
+
+
+@handles("segment.synced", order=20)
+def schedule_after_first_sync(event: DomainEvent) -> None:
+    """Manual distributions waiting for their segment's first sync start their countdown now."""
+    from segments.models import Segment
+
+    segment_id = (event.refs or {}).get("segment")
+    synced_at = (
+        Segment.objects.for_project(event.project)
+        .filter(public_id=segment_id or "")
+        .values_list("synced_at", flat=True)
+        .first()
+    )
+    if synced_at is not None:
+        distributions_schedule_after_first_sync(
+            project=event.project, segment_public_id=segment_id, synced_at=synced_at
+        )
 
 
 # --- Delivery pausing a distribution ------------------------------------------------------------

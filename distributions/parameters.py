@@ -4,9 +4,7 @@ A resolver looks the value up inside the project only (another project's object 
 nonexistent one) and raises `ParameterInvalid` with a sentence saying what is wrong. The caller
 (`resolve_parameter`) adds the field path, so every error names the field.
 
-Kinds whose apps are built alongside this one (segments, promotion tiers, validation rules, loyalty
-tiers) are registered with `unavailable_resolver` until the merge wires their real lookups with
-`register_resolver(kind, resolver)`.
+Every kind is registered with `register_resolver(kind, resolver)` below.
 """
 
 from __future__ import annotations
@@ -99,20 +97,21 @@ def resolve_loyalty_tier(project: Project, value: Any) -> ResolvedParameter:
     return ResolvedParameter(tier, tier.public_id)
 
 
-def unavailable_resolver(what: str) -> Resolver:
-    def refuse(project: Project, value: Any) -> ResolvedParameter:
-        raise ParameterInvalid(f"{what} are not available yet in this version")
+def resolve_segment(project: Project, value: Any) -> ResolvedParameter:
+    from segments.selectors import segment_get
 
-    return refuse
+    identifier = _identifier(value, "segment")
+    segment = segment_get(project=project, identifier=identifier)
+    if segment is None:
+        raise ParameterInvalid(f"cannot find segment with id {identifier}")
+    return ResolvedParameter(segment, segment.public_id)
 
 
 register_resolver(ParameterKind.CAMPAIGN, resolve_campaign)
 register_resolver(ParameterKind.LOYALTY_CAMPAIGN, resolve_campaign)
 register_resolver(ParameterKind.CUSTOMER, resolve_customer)
 register_resolver(ParameterKind.CUSTOM_EVENT_NAME, resolve_custom_event_name)
-# Wired to their apps' lookups after the merge (segments/, campaigns' promotion tiers, validation
-# rules and loyalty tiers).
-register_resolver(ParameterKind.SEGMENT, unavailable_resolver("Segments"))
+register_resolver(ParameterKind.SEGMENT, resolve_segment)
 register_resolver(ParameterKind.PROMOTION_TIER, resolve_promotion_tier)
 register_resolver(ParameterKind.VALIDATION_RULE, resolve_validation_rule)
 register_resolver(ParameterKind.LOYALTY_TIER, resolve_loyalty_tier)

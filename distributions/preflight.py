@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.db.models import Count, Q, QuerySet
+
 from campaigns.models import Campaign
 from customers.models import Customer
 from distributions import catalogue
 from distributions.models import Distribution
 from distributions.selectors import free_code_count
+from distributions.sending import ADDRESS_OF_CHANNEL
 from distributions.services import distribution_problems
+from segments.models import Segment
+from segments.selectors import segment_get, segment_member_ids
 from tenancy.models import Project
-
-# The customer field a channel needs to reach someone; integrations match the profile by id.
-ADDRESS_OF_CHANNEL = {"email": "email", "sms": "phone"}
 
 
 @dataclass
@@ -54,30 +56,46 @@ class Preflight:
         return asdict(self)
 
 
-def _audience(project: Project, distribution: Distribution) -> tuple[Audience, list[Customer]]:
-    """The audience now, and its customers when it is small enough to hold (one customer)."""
+def _audience(project: Project, distribution: Distribution) -> tuple[Audience, QuerySet[Customer]]:
+    """The audience now, and its customers as a queryset (counted and aggregated, never loaded)."""
+    nobody = Customer.objects.for_project(project).none()
     if distribution.kind == "automatic":
-        return Audience("event", None, reason="each matching event's customer"), []
+        return Audience("event", None, reason="each matching event's customer"), nobody
     audience = distribution.audience or {}
     if audience.get("type") == "customer" and audience.get("customer"):
-        customers = list(Customer.objects.for_project(project).filter(public_id=audience["customer"]))
-        return Audience("customer", len(customers)), customers
-    if audience.get("type") == "segment":
-        # After merge: the segment's member count (and address counts by one aggregate query).
-        return Audience("segment", None, available=False, reason="Segments are not available yet."), []
-    return Audience("none", 0, available=False, reason="No audience chosen yet."), []
+        customers = Customer.objects.for_project(project).filter(public_id=audience["customer"])
+        return Audience("customer", customers.count()), customers
+    if audience.get("type") == "segment" and audience.get("segment"):
+        segment = segment_get(project=project, identifier=audience["segment"])
+        if segment is None:
+            return Audience("segment", 0, available=False, reason="The segment no longer exists."), nobody
+        customers = Customer.objects.for_project(project).filter(
+            pk__in=segment_member_ids(project=project, segment=segment)
+        )
+        size = customers.count()
+        if segment.initial_sync_status != Segment.InitialSyncStatus.DONE:
+            reason = "The segment's first sync has not finished: sending starts 10 minutes after it does."
+            return Audience("segment", size, reason=reason), customers
+        return Audience("segment", size), customers
+    return Audience("none", 0, available=False, reason="No audience chosen yet."), nobody
 
 
-def _skipped(distribution: Distribution, customers: list[Customer]) -> list[Skipped]:
-    skipped = []
-    for channel in distribution.channels.all():
-        address = ADDRESS_OF_CHANNEL.get(channel.kind)
-        if address is None:
-            continue
-        count = sum(1 for customer in customers if not getattr(customer, address))
-        if count:
-            skipped.append(Skipped(channel.kind, f"no_{address}", count))
-    return skipped
+def _skipped(distribution: Distribution, customers: QuerySet[Customer]) -> list[Skipped]:
+    """Per channel needing an address: how many of the audience lack it (one aggregate query)."""
+    wanted = {
+        channel.kind: ADDRESS_OF_CHANNEL[channel.kind]
+        for channel in distribution.channels.all()
+        if channel.kind in ADDRESS_OF_CHANNEL
+    }
+    if not wanted:
+        return []
+    counts = customers.aggregate(
+        **{
+            kind: Count("pk", filter=Q(**{f"{address}__isnull": True}) | Q(**{address: ""}))
+            for kind, address in wanted.items()
+        }
+    )
+    return [Skipped(kind, f"no_{address}", counts[kind]) for kind, address in wanted.items() if counts[kind]]
 
 
 def _code_pool(project: Project, distribution: Distribution, audience: Audience) -> CodePool | None:

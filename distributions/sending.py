@@ -66,7 +66,16 @@ def _one_customer(project: Project, audience: dict[str, Any]) -> list[int]:
     )
 
 
-AUDIENCE_RESOLVERS: dict[str, AudienceResolver] = {"customer": _one_customer}
+def _segment_members(project: Project, audience: dict[str, Any]) -> list[int]:
+    from segments.selectors import segment_get, segment_member_ids
+
+    segment = segment_get(project=project, identifier=audience.get("segment") or "")
+    if segment is None:  # deleted since Save & Send (a live or scheduled one cannot be)
+        return []
+    return list(segment_member_ids(project=project, segment=segment))
+
+
+AUDIENCE_RESOLVERS: dict[str, AudienceResolver] = {"customer": _one_customer, "segment": _segment_members}
 
 
 def register_audience_resolver(audience_type: str, resolver: AudienceResolver) -> None:
@@ -312,6 +321,35 @@ def skipped_counts(
     for row in messages.values("channel", "last_error").annotate(count=Count("id")).order_by():
         counts.setdefault(row["channel"], {})[row["last_error"] or "skipped"] = row["count"]
     return counts
+
+
+@transaction.atomic
+def distributions_schedule_after_first_sync(
+    *, project: Project, segment_public_id: str, synced_at: datetime
+) -> list[Distribution]:
+    """The segment finished its first sync: the distributions waiting for it send `SEND_DELAY` later."""
+    waiting = list(
+        Distribution.objects.for_project(project)
+        .select_for_update()
+        .filter(
+            status=DistributionStatus.SCHEDULED,
+            send_at__isnull=True,
+            audience__type="segment",
+            audience__segment=segment_public_id,
+        )
+    )
+    for distribution in waiting:
+        distribution.send_at = synced_at + services.SEND_DELAY
+        distribution.updated_at = timezone.now()
+        distribution.save(update_fields=["send_at", "updated_at"])
+        services.record_activity(
+            project,
+            distribution,
+            ActivityKind.SCHEDULED,
+            f"Segment {segment_public_id} synced: scheduled to send at {distribution.send_at.isoformat()}.",
+            data={"send_at": distribution.send_at.isoformat()},
+        )
+    return waiting
 
 
 # --- Sending → sent --------------------------------------------------------------------------------

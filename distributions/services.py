@@ -355,25 +355,50 @@ def distribution_send(
     now = timezone.now()
     distribution.updated_at = now
     if distribution.is_manual:
-        # TODO(after merge, segments): with a segment audience whose first sync has not finished, leave
-        # send_at empty and let `segment.synced` set it to sync time + SEND_DELAY.
+        syncing = _segment_first_sync_pending(project, distribution)
         distribution.status = DistributionStatus.SCHEDULED
-        distribution.send_at = now + SEND_DELAY
+        # A segment still in its first sync has no audience yet: the countdown starts when it finishes.
+        distribution.send_at = None if syncing else now + SEND_DELAY
         distribution.save(update_fields=["status", "send_at", "updated_at"])
-        _record(
-            project,
-            distribution,
-            ActivityKind.SCHEDULED,
-            f"Scheduled to send at {distribution.send_at.isoformat()}.",
-            by=by,
-            data={"send_at": distribution.send_at.isoformat()},
-        )
+        if syncing:
+            _record(
+                project,
+                distribution,
+                ActivityKind.SCHEDULED,
+                f"Scheduled to send {SEND_DELAY.seconds // 60} minutes after segment "
+                f"{distribution.audience['segment']} finishes its first sync.",
+                by=by,
+                data={"send_at": None, "waiting_for_segment": distribution.audience["segment"]},
+            )
+        else:
+            _record(
+                project,
+                distribution,
+                ActivityKind.SCHEDULED,
+                f"Scheduled to send at {distribution.send_at.isoformat()}.",
+                by=by,
+                data={"send_at": distribution.send_at.isoformat()},
+            )
     else:
         distribution.status = DistributionStatus.LIVE
         distribution.save(update_fields=["status", "updated_at"])
         distribution_stream_open(project=project, distribution=distribution)
         _record(project, distribution, ActivityKind.LIVE, "Set live.", by=by)
     return distribution
+
+
+def _segment_first_sync_pending(project: Project, distribution: Distribution) -> bool:
+    from segments.models import Segment
+
+    segment_id = (distribution.audience or {}).get("segment")
+    if (distribution.audience or {}).get("type") != "segment" or not segment_id:
+        return False
+    return (
+        Segment.objects.for_project(project)
+        .filter(public_id=segment_id)
+        .exclude(initial_sync_status=Segment.InitialSyncStatus.DONE)
+        .exists()
+    )
 
 
 @transaction.atomic

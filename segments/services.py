@@ -152,9 +152,21 @@ def segment_resync(*, project: Project, segment: Segment) -> None:
         sync_job_create(project=project, segment=locked)
 
 
+class SegmentInUse(Exception):
+    """A scheduled, sending, live or paused distribution uses the segment: the message names them."""
+
+
 @transaction.atomic
 def segment_delete(*, project: Project, segment: Segment) -> None:
-    """Delete the segment and its memberships; members leave silently (the segment is gone)."""
+    """Delete the segment and its memberships; members leave silently (the segment is gone).
+
+    Refused (`SegmentInUse`) while a distribution that could still send uses it."""
+    from distributions.selectors import distributions_using_segment
+
+    users = distributions_using_segment(project=project, segment_public_id=segment.public_id)
+    if users:
+        names = ", ".join(f"{d.name or d.public_id} ({d.public_id}, {d.status})" for d in users)
+        raise SegmentInUse(f"Segment {segment.public_id} is used by distributions: {names}.")
     publish(project, "segment.deleted", refs={"segment": segment}, data={"name": segment.name})
     Segment.objects.for_project(project).filter(pk=segment.pk).delete()
 

@@ -175,6 +175,10 @@ def segment_resync(request: HttpRequest, identifier: str) -> HttpResponse:
 @require_POST
 def segment_delete(request: HttpRequest, identifier: str) -> HttpResponse:
     segment = access_segment(request, identifier)
-    services.segment_delete(project=request.project, segment=segment)
+    try:
+        services.segment_delete(project=request.project, segment=segment)
+    except services.SegmentInUse as error:
+        messages.error(request, str(error))
+        return redirect("segments:detail", identifier=segment.public_id)
     messages.success(request, f"Segment “{segment.name}” deleted.")
     return redirect("segments:list")

@@ -144,7 +144,12 @@ class SegmentItemApi(ProjectApiView):
 
     @extend_schema(operation_id="delete_segment", responses={204: None})
     def delete(self, request: Request, segment_id: str) -> Response:
-        services.segment_delete(project=self.project, segment=_access_segment(self, segment_id))
+        try:
+            services.segment_delete(project=self.project, segment=_access_segment(self, segment_id))
+        except services.SegmentInUse as error:
+            raise ApiError(
+                status_code=400, key="segment_in_use", message="Segment in use", details=str(error)
+            ) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

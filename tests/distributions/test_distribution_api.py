@@ -129,7 +129,7 @@ def test_an_automatic_distribution_is_found_by_its_event_type(api, project):
         ),
         (
             {"trigger": {"key": "segment_entered", "params": {"segment": "seg_1"}}},
-            "Property .trigger.params.segment: Segments are not available yet in this version",
+            "Property .trigger.params.segment: cannot find segment with id seg_1",
         ),
         (
             {"channels": [{"kind": "webhook", "settings": {"url": "ftp://files.example.com"}}]},

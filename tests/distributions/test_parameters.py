@@ -9,6 +9,7 @@ from campaigns.validation_rules.services import validation_rule_create
 from distributions import catalogue
 from distributions.catalogue import ParameterKind
 from distributions.parameters import ParameterInvalid, ResolvedParameter, resolve_parameter
+from segments.services import segment_create
 from tests.campaigns.factories import make_campaign
 from tests.factories import CustomerFactory
 
@@ -113,14 +114,11 @@ def test_a_loyalty_tier_resolves_inside_the_project_only(project, other_project)
         resolve_parameter(project, parameter, theirs.public_id)
 
 
-@pytest.mark.parametrize(
-    ("kind", "what"),
-    [
-        (ParameterKind.SEGMENT, "Segments"),
-    ],
-)
-def test_kinds_built_alongside_refuse_until_wired(project, kind, what):
-    parameter = catalogue.Parameter("x", kind, "X")
+def test_a_segment_resolves_inside_the_project_only(project, other_project):
+    ours = segment_create(project=project, name="VIP", type="static")
+    theirs = segment_create(project=other_project, name="VIP", type="static")
+    parameter = catalogue.Parameter("segment", ParameterKind.SEGMENT, "Segment")
 
-    with pytest.raises(ParameterInvalid, match=f"^{what} are not available yet in this version$"):
-        resolve_parameter(project, parameter, "anything")
+    assert resolve_parameter(project, parameter, ours.public_id).value == ours
+    with pytest.raises(ParameterInvalid, match=f"^cannot find segment with id {theirs.public_id}$"):
+        resolve_parameter(project, parameter, theirs.public_id)
