@@ -26,6 +26,7 @@ from distributions.tasks import claim_due_distributions
 from eventbus.models import DomainEvent
 from messaging.models import Message
 from messaging.sweeps import messages_sweep
+from segments.services import segment_create
 from tests.campaigns.factories import make_campaign
 from tests.campaigns.rules_support import order_over
 from tests.distributions.engine_support import automatic, create_and_send, messages_of, webhook_channel
@@ -66,11 +67,11 @@ def events_done(project) -> bool:
     return not DomainEvent.objects.for_project(project).filter(completed_at__isnull=True).exists()
 
 
-def manual(customer, campaign, endpoint) -> dict:
+def manual(segment, campaign, endpoint) -> dict:
     return {
         "name": "Welcome code",
         "trigger": {"key": "manual"},
-        "audience": {"type": "customer", "customer": customer.public_id},
+        "audience": {"type": "segment", "segment": segment.public_id},
         "action": {"key": "publish_codes", "params": {"campaign": campaign.public_id}},
         "channels": [webhook_channel(endpoint)],
     }
@@ -90,17 +91,26 @@ def ada(local_project):
     return CustomerFactory(project=local_project, source_id="ada", email="ada@example.com")
 
 
+@pytest.fixture
+def friends(local_project):
+    """A static segment of five customers."""
+    people = [CustomerFactory(project=local_project, source_id=f"friend-{n}") for n in range(5)]
+    return segment_create(
+        project=local_project, name="Friends", type="static", customers=[p.source_id for p in people]
+    )
+
+
 # --- Manual ---------------------------------------------------------------------------------------
 
 
-def test_a_manual_distribution_canceled_inside_the_delay_sends_nothing(
-    local_project, ada, endpoint, receiver
+def test_a_manual_segment_distribution_canceled_inside_the_delay_sends_nothing(
+    local_project, friends, endpoint, receiver
 ):
-    campaign = make_campaign(local_project, codes_count=2)
+    campaign = make_campaign(local_project, codes_count=5)
     start = timezone.now()
     with running_worker():
         with time_machine.travel(start, tick=False):
-            distribution = create_and_send(local_project, manual(ada, campaign, endpoint))
+            distribution = create_and_send(local_project, manual(friends, campaign, endpoint))
         with time_machine.travel(start + timedelta(minutes=9), tick=False):
             services.distribution_cancel(project=local_project, distribution=distribution)
         with time_machine.travel(start + timedelta(minutes=11), tick=False):
@@ -114,31 +124,41 @@ def test_a_manual_distribution_canceled_inside_the_delay_sends_nothing(
     assert not Message.objects.for_project(local_project).exists()
 
 
-def test_a_manual_distribution_sends_after_the_delay_one_signed_webhook_with_the_customers_code(
-    local_project, ada, endpoint, receiver
+def test_a_manual_segment_distribution_sends_after_the_delay_one_signed_webhook_to_each_with_their_code(
+    local_project, friends, endpoint, receiver
 ):
-    campaign = make_campaign(local_project, codes_count=3)
+    campaign = make_campaign(local_project, codes_count=6)
     start = timezone.now()
     with running_worker():
         with time_machine.travel(start, tick=False):
-            distribution = create_and_send(local_project, manual(ada, campaign, endpoint))
+            distribution = create_and_send(local_project, manual(friends, campaign, endpoint))
         with time_machine.travel(start + timedelta(minutes=9, seconds=59), tick=False):
             assert claim_due_distributions() == []  # still inside the delay
         with time_machine.travel(start + timedelta(minutes=10), tick=False):
             assert claim_due_distributions() == [distribution.public_id]
 
-        [request] = receiver.wait_for(1, timeout=30)
+        requests = receiver.wait_for(5, timeout=30)
         wait_until(lambda: reload(distribution).materialised_at, what="the messages created")
         wait_until(
             lambda: distributions_sweep_sending()["sent"] == [distribution.public_id],
             what="the distribution marked sent",
         )
 
-    publication = Publication.objects.for_project(local_project).get(distribution_id=distribution.pk)
-    body = request.json()
-    assert verify_voucherify(endpoint.secret, request.body, request.headers["x-voucherify-signature"])
-    assert (body["data"]["customer"], body["data"]["code"]) == (ada.public_id, publication.voucher.code)
-    assert request.headers["webhook-id"] == messages_of(local_project, distribution).get().public_id
+    codes = {
+        p.customer.public_id: p.voucher.code
+        for p in Publication.objects.for_project(local_project)
+        .filter(distribution_id=distribution.pk)
+        .select_related("customer", "voucher")
+    }
+    received = {}
+    for request in requests:
+        assert verify_voucherify(endpoint.secret, request.body, request.headers["x-voucherify-signature"])
+        data = request.json()["data"]
+        received[data["customer"]] = data["code"]
+    assert len(codes) == 5 and received == codes  # each customer once, with their own code
+    assert len(receiver.requests) == 5
+    keys = {request.headers["webhook-id"] for request in requests}
+    assert keys == set(messages_of(local_project, distribution).values_list("public_id", flat=True))
     assert reload(distribution).status == DistributionStatus.SENT
 
 
