@@ -177,33 +177,41 @@ def _check_code_pool(project: Project, distribution: Distribution, campaign: Cam
 
 
 def _message_select(channel: str, with_codes: bool) -> str:
-    """Rows for `messages_enqueue_select`: one per customer of the batch, with their code if any."""
+    """Rows for `messages_enqueue_select`: one per customer of the batch, with their code if any.
+
+    Driven by the batch's ids (primary-key lookups), with the code found by a LATERAL index probe per
+    customer: on fresh tables the planner's estimates are useless, and a plain join was seen to
+    degrade into a nested loop over every publication of the distribution (quadratic)."""
     code_join = (
         """
-        LEFT JOIN campaigns_publication publication
-               ON publication.project_id = customer.project_id AND publication.customer_id = customer.id
-              AND publication.distribution_id = %s AND publication.cause_key = %s
-        LEFT JOIN campaigns_voucher voucher
-               ON voucher.id = publication.voucher_id AND voucher.project_id = customer.project_id
+        LEFT JOIN LATERAL (
+            SELECT publication.public_id, voucher.code
+            FROM campaigns_publication publication
+            JOIN campaigns_voucher voucher
+              ON voucher.id = publication.voucher_id AND voucher.project_id = publication.project_id
+            WHERE publication.project_id = customer.project_id AND publication.distribution_id = %s
+              AND publication.customer_id = customer.id AND publication.cause_key = %s
+            LIMIT 1
+        ) AS code ON true
         """
         if with_codes
         else ""
     )
     variables = (
-        "%s::jsonb || jsonb_strip_nulls(jsonb_build_object('voucher.code', voucher.code,"
-        " 'publication.id', publication.public_id))"
+        "%s::jsonb || jsonb_strip_nulls(jsonb_build_object('voucher.code', code.code,"
+        " 'publication.id', code.public_id))"
         if with_codes
         else "%s::jsonb"
     )
     skip = skip_reason_sql(channel)
     if with_codes:
-        skip = f"CASE WHEN publication.id IS NULL THEN 'no_code' ELSE {skip} END"
+        skip = f"CASE WHEN code.code IS NULL THEN 'no_code' ELSE {skip} END"
     # Only constant SQL fragments are formatted in; every value is a bound parameter.
     return f"""
         SELECT customer.id, %s::text, {variables}, {skip}
-        FROM customers_customer customer
+        FROM unnest(%s::bigint[]) AS batch(id)
+        JOIN customers_customer customer ON customer.id = batch.id AND customer.project_id = %s
         {code_join}
-        WHERE customer.project_id = %s AND customer.id = ANY(%s::bigint[])
     """  # noqa: S608
 
 
@@ -266,10 +274,9 @@ def distribution_materialise(*, project: Project, distribution: Distribution) ->
                 cause=cause,
             )
         for channel in channels:
-            params: list[Any] = [cause_key, static]
+            params: list[Any] = [cause_key, static, batch, project.pk]
             if with_codes:
-                params = [cause_key, static, distribution.pk, cause_key]
-            params += [project.pk, batch]
+                params += [distribution.pk, cause_key]
             result = messages_enqueue_select(
                 project=project,
                 stream=stream,
