@@ -15,6 +15,7 @@ from django.db.models.functions import Trunc
 
 from campaigns.models import Publication, Redemption
 from distributions.models import Distribution, DistributionActivity
+from distributions.sending import skipped_counts
 from distributions.services import stream_of
 from messaging.models import Message, MessageAttempt
 from messaging.selectors import attempt_activity, delivery_series, message_counts
@@ -87,6 +88,7 @@ def distribution_analytics(
         )
 
     states: dict[str, dict[str, int]] = {}
+    skipped_reasons: dict[str, dict] = {}
     if stream is not None:
         for row in delivery_series(project=project, stream=stream, since=since, until=until, bucket=interval):
             entry = bucket(row["bucket"], row["channel"])
@@ -94,6 +96,7 @@ def distribution_analytics(
         for row in _skipped_series(project, stream, since, until, interval):
             bucket(row["bucket"], row["channel"])["skipped"] = row["skipped"]
         states = message_counts(project=project, stream=stream)
+        skipped_reasons = skipped_counts(project=project, stream=stream)
     series = [buckets[key] for key in sorted(buckets)]
     channels: dict[str, dict[str, int]] = {}
     for entry in series:
@@ -110,6 +113,7 @@ def distribution_analytics(
             channel: {state: counts.get(state, 0) for state in [*MESSAGE_STATES, "recovered"]}
             for channel, counts in states.items()
         },
+        "skipped_reasons": skipped_reasons,
         "codes_published": codes["published"],
         "codes_redeemed": codes["redeemed"],
         "redemption_rate": redemption_rate(codes["published"], codes["redeemed"]),

@@ -21,11 +21,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from distributions import catalogue, services
-from distributions.analytics import distribution_analytics
+from distributions.analytics import activity_timeline, distribution_analytics
 from distributions.charts import delivery_charts
-from distributions.models import ActivityKind, Distribution, DistributionActivity, DistributionStatus
+from distributions.models import ActivityKind, Distribution, DistributionStatus
 from distributions.services import DistributionRefused
 from tenancy.access import access_distribution, membership_required
+from tenancy.api.errors import ApiError
 
 LIST_PAGE_SIZE = 50
 ACTIVITY_PAGE_SIZE = 50
@@ -68,22 +69,57 @@ def distribution_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _activity_page(
-    request: HttpRequest, distribution: Distribution
-) -> tuple[list[DistributionActivity], str | None]:
-    """Newest first, keyset-paged by primary key (activity ids grow with time)."""
-    activities = DistributionActivity.objects.for_project(request.project).filter(distribution=distribution)
+def _activity_page(request: HttpRequest, distribution: Distribution) -> tuple[list[dict], str | None]:
+    """Lifecycle lines and per-message outcomes, newest first, keyset-paged like the API."""
+    from distributions.api.reports import attempt_object, decode_cursor, encode_cursor
+
     kind = request.GET.get("kind", "")
-    if kind in ActivityKind.values:
-        activities = activities.filter(kind=kind)
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        activities = activities.filter(pk__lt=int(before))
-    rows = list(activities.select_related("actor").order_by("-created_at", "-pk")[: ACTIVITY_PAGE_SIZE + 1])
-    has_more, rows = len(rows) > ACTIVITY_PAGE_SIZE, rows[:ACTIVITY_PAGE_SIZE]
+    if kind not in (*ActivityKind.values, "message"):
+        kind = ""
+    after = None
+    if request.GET.get("after"):
+        try:
+            after = decode_cursor(request.GET["after"])
+        except ApiError:
+            after = None
+    entries, has_more = activity_timeline(
+        project=request.project,
+        distribution=distribution,
+        kind=kind or None,
+        since=None,
+        until=None,
+        after=after,
+        limit=ACTIVITY_PAGE_SIZE,
+    )
+    rows = []
+    for entry in entries:
+        if entry.line is not None:
+            line = entry.line
+            rows.append(
+                {
+                    "label": line.get_kind_display(),
+                    "message": line.message,
+                    "created_at": line.created_at,
+                    "actor": line.actor_label,
+                }
+            )
+        else:
+            outcome = attempt_object(entry.attempt)
+            rows.append(
+                {
+                    "label": f"Message {outcome['data']['outcome']}",
+                    "message": outcome["message"],
+                    "created_at": entry.moment,
+                    "actor": "System",
+                }
+            )
     next_url = None
     if has_more:
-        params = {"tab": "activity", "before": rows[-1].pk, **({"kind": kind} if kind else {})}
+        params = {
+            "tab": "activity",
+            "after": encode_cursor(entries[-1].cursor),
+            **({"kind": kind} if kind else {}),
+        }
         next_url = reverse("distributions:detail", args=[distribution.public_id]) + "?" + urlencode(params)
     return rows, next_url
 
@@ -136,7 +172,7 @@ def distribution_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         context.update(_analytics(request, distribution))
     if tab == "activity":
         context["activities"], context["next_url"] = _activity_page(request, distribution)
-        context["activity_kinds"] = ActivityKind.choices
+        context["activity_kinds"] = [*ActivityKind.choices, ("message", "Message outcomes")]
         context["kind"] = request.GET.get("kind", "")
     return render(request, "distributions/distribution_detail.html", context)
 

@@ -63,3 +63,15 @@ def test_setting_live_again_from_the_page_can_replay_what_failed(owner, local_pr
     )
     assert distribution.status == "live"
     assert line.message == "Resumed: live again. 0 failed messages sent again."
+
+
+def test_the_activity_tab_lists_message_outcomes_with_the_lifecycle(delivered, owner):
+    page = f"/distributions/{delivered['distribution'].public_id}/"
+    client = signed_in(owner)
+
+    everything = client.get(page, {"tab": "activity"}).content.decode()
+    outcomes = client.get(page, {"tab": "activity", "kind": "message"}).content.decode()
+
+    assert "<strong>Message sent</strong> · webhook message to ada@example.com: sent" in everything
+    assert everything.index("<strong>Message sent</strong>") < everything.index("<strong>Created</strong>")
+    assert "<strong>Message sent</strong>" in outcomes and "<strong>Created</strong>" not in outcomes
