@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from messaging.channels.base import (
@@ -56,7 +56,6 @@ class ProviderChannel(Channel):
         )
         batch.extra["provider"] = provider
         batch.extra["credentials"] = provider_credentials(provider) if provider is not None else {}
-        batch.extra["targets"] = {}
         # One query for the batch's customers, not one per message.
         batch.extra["suppressed"] = dict(
             ChannelSuppression.objects.for_project(project)
@@ -82,19 +81,20 @@ class ProviderChannel(Channel):
 
     def call(self, request: ProviderRequest, batch: Batch):
         """The provider's answer, or an outcome when the base URL cannot be reached at all."""
-        targets = batch.extra["targets"]
-        if request.path not in targets:
+        # The base URL is checked and resolved once per batch; each request only changes the path.
+        if "base_target" not in batch.extra:
             try:
-                targets[request.path] = resolve_base(
-                    batch.extra["provider"].base_url, request.path, project=batch.project
+                batch.extra["base_target"] = resolve_base(
+                    batch.extra["provider"].base_url, "", project=batch.project
                 )
             except (TargetRefused, TargetUnresolvable) as error:
-                targets[request.path] = error
-        target = targets[request.path]
-        if isinstance(target, TargetRefused):
-            return PermanentFailure(str(target))
-        if isinstance(target, TargetUnresolvable):
-            return TransientFailure(str(target))
+                batch.extra["base_target"] = error
+        base = batch.extra["base_target"]
+        if isinstance(base, TargetRefused):
+            return PermanentFailure(str(base))
+        if isinstance(base, TargetUnresolvable):
+            return TransientFailure(str(base))
+        target = replace(base, path=base.path.rstrip("/") + request.path)
         return http_call(
             request.method, target, body=request.body, headers=request.headers, timeout=self.timeout
         )
