@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from eventbus.admin import ReadOnlyAdmin
-from messaging.models import Message, MessageAttempt, MessageStream
+from messaging.models import ChannelProvider, ChannelSuppression, Message, MessageAttempt, MessageStream
 
 
 @admin.register(MessageStream)
@@ -38,3 +38,23 @@ class MessageAttemptAdmin(ReadOnlyAdmin):
     list_filter = ["outcome"]
     list_select_related = ["message"]
     raw_id_fields = ["message", "stream"]
+
+
+# --- Provider accounts and suppressions (SMS and integrations) ---
+
+
+@admin.register(ChannelProvider)
+class ChannelProviderAdmin(ReadOnlyAdmin):
+    # `settings` holds encrypted secrets: not shown even to operators.
+    list_display = ["kind", "project", "base_url", "is_active", "checked_at", "updated_at"]
+    list_filter = ["kind", "is_active"]
+    list_select_related = ["project"]
+    exclude = ["settings"]
+
+
+@admin.register(ChannelSuppression)
+class ChannelSuppressionAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "channel", "reason", "project", "created_at"]
+    list_filter = ["channel", "reason"]
+    list_select_related = ["project", "customer"]
+    raw_id_fields = ["customer"]

@@ -166,3 +166,59 @@ class MessageAttempt(TenantModel):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of message {self.message_id}: {self.outcome}"
+
+
+class ChannelSuppression(TenantModel):
+    """A customer who must not be reached on a channel any more, and why (e.g. the SMS provider
+    reported the number opted out). Delivery skips a suppressed customer's messages on that channel
+    with the reason; consent (the customer's own choice) is kept apart and read beside it."""
+
+    class Reason(models.TextChoices):
+        OPTED_OUT = "opted_out"  # the provider refused: the recipient replied STOP (Twilio 21610)
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    channel = models.CharField(max_length=20)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    detail = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "customer", "channel"], name="channel_suppression_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} suppressed for customer {self.customer_id}: {self.reason}"
+
+
+class ChannelProvider(TenantModel):
+    """A project's account at an outside provider (Twilio-compatible SMS, Mailchimp, Braze).
+
+    `settings` holds the provider's fields; secret ones are stored encrypted (see
+    `messaging.providers`) and never shown again once saved. Saved only after a connection test.
+    """
+
+    class Kind(models.TextChoices):
+        SMS = "sms", "SMS (Twilio-compatible)"
+        MAILCHIMP = "mailchimp", "Mailchimp"
+        BRAZE = "braze", "Braze"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    base_url = models.CharField(max_length=500)
+    settings = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    checked_at = models.DateTimeField(null=True, blank=True)  # the last passing connection test
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "kind"], name="channel_provider_unique_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.base_url}"

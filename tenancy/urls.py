@@ -1,5 +1,6 @@
 from django.urls import path
 
+from messaging import provider_views
 from tenancy import views
 
 app_name = "dashboard"
@@ -15,4 +16,6 @@ urlpatterns = [
     path("members/add/", views.member_add, name="member_add"),
     path("members/<int:membership_id>/role/", views.member_set_role, name="member_set_role"),
     path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("settings/providers/", provider_views.provider_settings, name="provider_settings"),
+    path("settings/providers/<str:kind>/", provider_views.provider_save, name="provider_save"),
 ]

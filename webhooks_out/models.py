@@ -49,6 +49,9 @@ class SandboxDelivery(TenantModel):
     body = models.TextField(blank=True, default="")
     # The endpoint whose secret verifies the Voucherify signature, if any.
     verified_endpoint = models.CharField(max_length=40, blank=True, default="")
+    # What sent it: a webhook, or a call to one of the provider stand-ins (sms, mailchimp, braze).
+    kind = models.CharField(max_length=20, default="webhook")
+    request_line = models.CharField(max_length=300, blank=True, default="")  # e.g. "PUT /3.0/lists/…"
 
     class Meta:
         indexes = [models.Index(fields=["project", "-received_at"], name="sandbox_delivery_received")]

@@ -10,6 +10,9 @@ from messaging.channels.base import Channel
 
 CHANNEL_CLASSES: dict[str, str] = {
     "webhook": "messaging.channels.webhook.WebhookChannel",
+    "sms": "messaging.channels.sms.SmsChannel",
+    "mailchimp": "messaging.channels.mailchimp.MailchimpChannel",
+    "braze": "messaging.channels.braze.BrazeChannel",
 }
 
 

@@ -36,6 +36,7 @@ class Received:
 class Answer:
     status: int = 200
     hang_seconds: float = 0.0
+    body: bytes | None = None  # None: a small JSON of our own
 
 
 class RecordingReceiver:
@@ -58,6 +59,8 @@ class RecordingReceiver:
                     receiver._stopping.wait(answer.hang_seconds)
                 receiver._record(self, body, answer.status)
                 payload = b'{"ok":true}' if 200 <= answer.status < 300 else b'{"error":"scripted failure"}'
+                if answer.body is not None:
+                    payload = answer.body
                 try:
                     self.send_response(answer.status)
                     self.send_header("Content-Type", "application/json")
@@ -66,6 +69,10 @@ class RecordingReceiver:
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting (a hang longer than its timeout)
+
+            # Provider APIs read and upsert too (Twilio's account GET, Mailchimp's member PUT).
+            do_GET = do_POST  # noqa: N815
+            do_PUT = do_POST  # noqa: N815
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -76,9 +83,14 @@ class RecordingReceiver:
 
     # --- Scripting the answers ---
 
-    def fail_next(self, count: int, status: int = 500) -> None:
+    def fail_next(self, count: int, status: int = 500, body: bytes | None = None) -> None:
         with self._lock:
-            self.script.extend(Answer(status) for _ in range(count))
+            self.script.extend(Answer(status, body=body) for _ in range(count))
+
+    def answer_with(self, status: int, body: bytes) -> None:
+        """Answer every request from now on with this status and body."""
+        with self._lock:
+            self.default = Answer(status, hang_seconds=self.default.hang_seconds, body=body)
 
     def hang_next(self, count: int, seconds: float) -> None:
         with self._lock:
@@ -86,12 +98,12 @@ class RecordingReceiver:
 
     def always(self, status: int) -> None:
         with self._lock:
-            self.default = Answer(status, hang_seconds=self.default.hang_seconds)
+            self.default = Answer(status, hang_seconds=self.default.hang_seconds, body=self.default.body)
 
     def slow_down(self, seconds: float) -> None:
         """Take this long over every answer from now on (to catch a sender mid-batch)."""
         with self._lock:
-            self.default = Answer(self.default.status, hang_seconds=seconds)
+            self.default = Answer(self.default.status, hang_seconds=seconds, body=self.default.body)
 
     def _next_answer(self) -> Answer:
         with self._lock:

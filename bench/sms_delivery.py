@@ -1,0 +1,184 @@
+"""SMS and integration (Mailchimp, Braze) delivery rates, each beside a raw urllib3 loop of the same
+HTTP method and body size to the same receiver in the same run.
+
+    .venv/bin/python bench/sms_delivery.py [--messages 2000] [--database dm_bench_sms]
+
+Target (issue 6): 70% or more of the raw loop on each channel. The receiver is the minimal asyncio
+HTTP/1.1 server of bench/webhook_delivery.py (keep-alive, answers 200 at once) in a child process.
+Both sides run in one Python process and one thread, the way one worker thread delivers:
+
+- raw: `urllib3.PoolManager().request(method, …)` of a body the size of ours, in a loop;
+- ours: `messaging.delivery.messages_deliver` over batches of 200 ids: claim, check suppression and
+  address, render the text or fields, POST (PUT for Mailchimp) with auth and idempotency headers,
+  and write the attempt and outcome rows.
+
+Small scale only (CI-sized runs); every message must end `sent` and arrive exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.webhook_delivery import received_count, spare_port
+
+CHANNELS = {
+    # channel: (provider settings, template content, raw method, raw path, raw body size)
+    "sms": (
+        {"account_sid": "ACbench", "auth_token": "bench-token", "sender": "+15550001111"},
+        {"body": "Hi {{customer.first_name | there}}, your code is {{voucher.code}}."},
+        "POST",
+        "/2010-04-01/Accounts/ACbench/Messages.json",
+        90,
+    ),
+    "mailchimp": (
+        {"api_key": "bench-us1", "list_id": "bench"},
+        {"merge_fields": {"CODE": "{{voucher.code}}", "FNAME": "{{customer.first_name}}"}},
+        "PUT",
+        "/3.0/lists/bench/members/0123456789abcdef0123456789abcdef",
+        120,
+    ),
+    "braze": (
+        {"api_key": "bench-key"},
+        {"attributes": {"voucher_code": "{{voucher.code}}"}},
+        "POST",
+        "/users/track",
+        80,
+    ),
+}
+
+
+def raw_loop(method: str, url: str, body: bytes, count: int) -> float:
+    import urllib3
+
+    pool = urllib3.PoolManager(retries=False)
+    headers = {"Content-Type": "application/json", "Authorization": "Basic YmVuY2g6YmVuY2g="}
+    began = time.perf_counter()
+    for _ in range(count):
+        response = pool.request(method, url, body=body, headers=headers, timeout=10.0)
+        assert response.status == 200
+    return time.perf_counter() - began
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--database", default="dm_bench_sms")
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS")
+    parser.add_argument("--profile", action="store_true", help="print where delivery spends its time")
+    args = parser.parse_args(argv)
+
+    from bench.common import bench_database, log, make_bench_project, wait_for_quiet, write_result
+
+    if args.wait_quiet:
+        wait_for_quiet(args.wait_quiet)
+    port = spare_port()
+    receiver = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "webhook_delivery.py"), "--serve", str(port)]
+    )
+    try:
+        with bench_database(args.database, keep=args.keep):
+            from django.db import connection
+
+            from bench.generate import load_customers
+            from customers.models import Customer
+            from messaging.delivery import messages_deliver
+            from messaging.models import Message
+            from messaging.providers import channel_provider_create
+            from messaging.services import (
+                DELIVERY_BATCH,
+                MessageRow,
+                message_stream_open,
+                message_template_create,
+                messages_enqueue,
+            )
+            from tenancy.models import Project
+
+            project, _, _ = make_bench_project("bench-sms")
+            Project.objects.filter(pk=project.pk).update(allow_private_webhook_targets=True)
+            project.refresh_from_db()
+            log(f"loading {args.messages:,} customers")
+            load_customers(project_id=project.pk, count=args.messages)
+            # Every customer needs the address each channel reads.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE customers_customer SET phone = '+4915112345678',"
+                    " email = COALESCE(email, 'bench' || id || '@example.com') WHERE project_id = %s",
+                    [project.pk],
+                )
+            base_url = f"http://127.0.0.1:{port}"
+            customer_ids = list(
+                Customer.objects.for_project(project).order_by("pk").values_list("pk", flat=True)
+            )
+            stream = message_stream_open(project=project, owner="distribution:distr_bench")
+            result: dict = {"messages_per_channel": len(customer_ids)}
+            for channel, (settings, content, method, raw_path, body_size) in CHANNELS.items():
+                channel_provider_create(project=project, kind=channel, settings=settings, base_url=base_url)
+                template = message_template_create(project=project, channel=channel, content=content)
+                enqueued = messages_enqueue(
+                    project=project,
+                    stream=stream,
+                    channel=channel,
+                    template=template,
+                    rows=[
+                        MessageRow(
+                            customer_id, "manual:distr_bench", {"voucher.code": f"BENCH-{customer_id:08d}"}
+                        )
+                        for customer_id in customer_ids
+                    ],
+                )
+                message_ids = enqueued.queued_ids
+                with connection.cursor() as cursor:
+                    cursor.execute("VACUUM ANALYZE messaging_message")
+                for _ in range(50):
+                    raw_loop(method, base_url + raw_path, b"{}", 1)
+                raw_seconds = raw_loop(method, base_url + raw_path, b"x" * body_size, len(message_ids))
+                raw_rate = len(message_ids) / raw_seconds
+
+                before = received_count(port)
+                profiler = cProfile.Profile() if args.profile else None
+                if profiler:
+                    profiler.enable()
+                began = time.perf_counter()
+                for start in range(0, len(message_ids), DELIVERY_BATCH):
+                    messages_deliver(
+                        project=project,
+                        channel=channel,
+                        message_ids=message_ids[start : start + DELIVERY_BATCH],
+                    )
+                ours_seconds = time.perf_counter() - began
+                if profiler:
+                    profiler.disable()
+                    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+                ours_rate = len(message_ids) / ours_seconds
+                sent = Message.objects.for_project(project).filter(channel=channel, state="sent").count()
+                arrived = received_count(port) - before
+                assert sent == arrived == len(message_ids), (channel, sent, arrived, len(message_ids))
+                share = ours_rate / raw_rate
+                log(
+                    f"{channel}: raw {method} loop {raw_rate:,.0f}/s, messages_deliver {ours_rate:,.0f}/s"
+                    f" = {share:.0%} of raw (target: 70% or more)"
+                )
+                result[channel] = {
+                    "raw_urllib3_per_second": round(raw_rate),
+                    "delivery_per_second": round(ours_rate),
+                    "share_of_raw": round(share, 3),
+                }
+            write_result("sms_delivery", result)
+            return result
+    finally:
+        receiver.terminate()
+        receiver.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""What the HTTP provider channels (SMS, Mailchimp, Braze) share: the project's provider account
+loaded once per batch, its base URL guarded once per batch, per-channel suppressions, and the
+classification of answers (2xx sent; no answer, 429 and 5xx transient; any other 4xx permanent).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from messaging.channels.base import (
+    Batch,
+    Channel,
+    Outcome,
+    PermanentFailure,
+    RenderFailed,
+    Sent,
+    TransientFailure,
+)
+from messaging.models import ChannelProvider, ChannelSuppression
+from messaging.providers import (
+    describe_answer,
+    http_call,
+    is_transient_status,
+    provider_credentials,
+    resolve_base,
+)
+from webhooks_out.guard import TargetRefused, TargetUnresolvable
+
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    customer_id: int
+    method: str
+    path: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class ProviderChannel(Channel):
+    provider_kind: str = ""
+    provider_label: str = ""
+
+    @property
+    def task_name(self) -> str:
+        return "messaging.tasks.deliver_integration"
+
+    def prepare(self, *, project, messages: Sequence) -> Batch:
+        batch = super().prepare(project=project, messages=messages)
+        provider = (
+            ChannelProvider.objects.for_project(project)
+            .filter(kind=self.provider_kind, is_active=True)
+            .first()
+        )
+        batch.extra["provider"] = provider
+        batch.extra["credentials"] = provider_credentials(provider) if provider is not None else {}
+        # One query for the batch's customers, not one per message.
+        batch.extra["suppressed"] = dict(
+            ChannelSuppression.objects.for_project(project)
+            .filter(channel=self.name, customer_id__in={m.customer_id for m in messages})
+            .values_list("customer_id", "reason")
+        )
+        batch.extra["opted_out"] = {}
+        return batch
+
+    def skip_reason(self, message, batch: Batch) -> str | None:
+        reason = batch.extra["suppressed"].get(message.customer_id)
+        if reason is not None:
+            return f"The customer's {self.name} channel is suppressed ({reason})."
+        return self.address_missing(message)
+
+    def address_missing(self, message) -> str | None:
+        return None
+
+    def credentials(self, batch: Batch) -> dict[str, str]:
+        if batch.extra["provider"] is None:
+            raise RenderFailed(f"The project has no active {self.provider_label} provider.")
+        return batch.extra["credentials"]
+
+    def call(self, request: ProviderRequest, batch: Batch):
+        """The provider's answer, or an outcome when the base URL cannot be reached at all."""
+        # The base URL is checked and resolved once per batch; each request only changes the path.
+        if "base_target" not in batch.extra:
+            try:
+                batch.extra["base_target"] = resolve_base(
+                    batch.extra["provider"].base_url, "", project=batch.project
+                )
+            except (TargetRefused, TargetUnresolvable) as error:
+                batch.extra["base_target"] = error
+        base = batch.extra["base_target"]
+        if isinstance(base, TargetRefused):
+            return PermanentFailure(str(base))
+        if isinstance(base, TargetUnresolvable):
+            return TransientFailure(str(base))
+        target = replace(base, path=base.path.rstrip("/") + request.path)
+        return http_call(
+            request.method, target, body=request.body, headers=request.headers, timeout=self.timeout
+        )
+
+    def classify(self, response, provider_id: str = "") -> Outcome:
+        if response.is_success:
+            return Sent(provider_id=provider_id, status_code=response.status)
+        error = describe_answer(response)
+        if is_transient_status(response.status):
+            return TransientFailure(error, status_code=response.status)
+        return PermanentFailure(error, status_code=response.status)
+
+    def send(self, rendered: ProviderRequest, batch: Batch) -> Outcome:
+        response = self.call(rendered, batch)
+        if not hasattr(response, "is_success"):
+            return response
+        return self.classify(response, self.provider_id(response))
+
+    def provider_id(self, response) -> str:
+        return ""
+
+
+def json_field(body: bytes, name: str) -> Any:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data.get(name) if isinstance(data, dict) else None

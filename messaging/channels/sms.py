@@ -1,0 +1,166 @@
+"""The SMS channel: a Twilio-compatible HTTP API (POST {base}/2010-04-01/Accounts/{sid}/Messages.json,
+form body To/From/Body, basic auth with the account sid and token), configured per project.
+
+The message's public id goes along as the idempotency key. No answer, 429 and 5xx are transient;
+any other 4xx is permanent, and Twilio's 21610 (the recipient replied STOP) also suppresses the
+customer's SMS channel, so later SMS to them are skipped with the reason. Customers without a phone
+number are skipped.
+
+Templates are text with variables (the one renderer); saving one reports its length and segments
+and refuses more than ten segments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from messaging.channels.base import Batch, Outcome, PermanentFailure
+from messaging.channels.provider import ProviderChannel, ProviderRequest, json_field
+from messaging.models import ChannelSuppression
+from messaging.providers import basic_auth, form_body
+from messaging.rendering import CompiledText, RenderContext, TemplateError, compile_text
+from messaging.sms import LINT_SEGMENTS, MAX_SEGMENTS, SmsLength, sms_length
+
+OPTED_OUT_CODE = 21610  # Twilio: "Attempt to send to unsubscribed recipient"
+MAX_BODY = 1600  # Twilio's own limit on a message body
+# A variable's value is unknown at save time: it counts as its fallback, or as this sample.
+SAMPLE_VALUE = "X" * 12
+
+_compiled: dict[int, CompiledText] = {}
+
+
+def _compiled_body(template) -> CompiledText:
+    compiled = _compiled.get(template.pk)
+    if compiled is None:
+        if len(_compiled) > 2000:
+            _compiled.clear()
+        compiled = _compiled[template.pk] = compile_text(template.content["body"])
+    return compiled
+
+
+@dataclass(frozen=True)
+class SmsTemplateReport:
+    length: SmsLength  # of the text with each variable at its fallback or a 12-character sample
+    warnings: list[str]
+
+
+def sms_template_check(body: str) -> SmsTemplateReport:
+    """Length, segments and lint warnings of an SMS template; `TemplateError` for unknown variables."""
+    compiled = compile_text(body)
+    sample = "".join(
+        part if isinstance(part, str) else (part.fallback if part.fallback else SAMPLE_VALUE)
+        for part in compiled.parts
+    )
+    length = sms_length(sample)
+    warnings = []
+    if length.segments > LINT_SEGMENTS:
+        warnings.append(
+            f"The SMS is {length.segments} segments ({length.encoding}); more than {LINT_SEGMENTS} "
+            "costs more and may arrive out of order."
+        )
+    unfallen = [part.name for part in compiled.parts if not isinstance(part, str) and part.fallback is None]
+    if unfallen:
+        warnings.append(f"Variables without a fallback: {', '.join(dict.fromkeys(unfallen))}.")
+    return SmsTemplateReport(length, warnings)
+
+
+class SmsChannel(ProviderChannel):
+    name = "sms"
+    provider_kind = "sms"
+    provider_label = "SMS"
+
+    @property
+    def task_name(self) -> str:
+        return "messaging.tasks.deliver_sms"
+
+    def validate_content(self, *, project, content: dict[str, Any]) -> dict[str, Any]:
+        body = content.get("body")
+        # The report keys are ours (written at save): a design read back and saved again may carry them.
+        unknown = set(content) - {"body", "length", "warnings"}
+        problems: dict[str, list[str]] = {}
+        if unknown:
+            problems["content"] = [f"Unknown settings: {', '.join(sorted(unknown))}."]
+        if not isinstance(body, str) or not body.strip():
+            problems["body"] = ["The SMS text is required."]
+        elif len(body) > MAX_BODY:
+            problems["body"] = [f"The SMS text is longer than {MAX_BODY} characters."]
+        else:
+            try:
+                report = sms_template_check(body)
+            except TemplateError as error:
+                problems["body"] = error.problems
+            else:
+                if report.length.segments > MAX_SEGMENTS:
+                    problems["body"] = [
+                        f"The SMS would be {report.length.segments} segments ({report.length.encoding}); "
+                        f"at most {MAX_SEGMENTS} are allowed."
+                    ]
+        if problems:
+            raise ValidationError(problems)
+        return {"body": body, "length": report.length.as_dict(), "warnings": report.warnings}
+
+    def address_missing(self, message) -> str | None:
+        if not (message.customer.phone or "").strip():
+            return "The customer has no phone number."
+        return None
+
+    def render(self, message, batch: Batch) -> ProviderRequest:
+        credentials = self.credentials(batch)
+        template = batch.templates[message.template_id]
+        variables = {**message.variables, "message.id": message.public_id}
+        text = _compiled_body(template).render(RenderContext(customer=message.customer, variables=variables))
+        sid = credentials["account_sid"]
+        return ProviderRequest(
+            customer_id=message.customer_id,
+            method="POST",
+            path=f"/2010-04-01/Accounts/{quote(sid, safe='')}/Messages.json",
+            body=form_body(
+                {"To": message.customer.phone.strip(), "From": credentials["sender"], "Body": text}
+            ),
+            headers={
+                "Authorization": basic_auth(sid, credentials["auth_token"]),
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Idempotency-Key": message.public_id,
+                "I-Twilio-Idempotency-Token": message.public_id,
+            },
+        )
+
+    def provider_id(self, response) -> str:
+        return str(json_field(response.body, "sid") or "")
+
+    def send(self, rendered: ProviderRequest, batch: Batch) -> Outcome:
+        response = self.call(rendered, batch)
+        if not hasattr(response, "is_success"):
+            return response
+        outcome = self.classify(response, self.provider_id(response))
+        if isinstance(outcome, PermanentFailure) and json_field(response.body, "code") == OPTED_OUT_CODE:
+            batch.extra["opted_out"][rendered.customer_id] = outcome.error
+            batch.extra["suppressed"][rendered.customer_id] = ChannelSuppression.Reason.OPTED_OUT
+            return PermanentFailure(
+                f"The number opted out of SMS (provider code {OPTED_OUT_CODE}); the customer's SMS "
+                f"channel is suppressed. {outcome.error}",
+                status_code=outcome.status_code,
+            )
+        return outcome
+
+    def on_final_failures(self, *, batch: Batch, failures) -> None:
+        opted_out = batch.extra["opted_out"]
+        if not opted_out:
+            return
+        for customer_id, detail in opted_out.items():
+            try:
+                with transaction.atomic():
+                    ChannelSuppression.objects.get_or_create(
+                        project=batch.project,
+                        customer_id=customer_id,
+                        channel=self.name,
+                        defaults={"reason": ChannelSuppression.Reason.OPTED_OUT, "detail": detail[:2000]},
+                    )
+            except IntegrityError:  # recorded meanwhile by another batch
+                pass
+        opted_out.clear()

@@ -1,0 +1,71 @@
+"""A real Celery worker consuming `delivery.sms` (and `delivery.integrations`) from real Redis
+delivers a small batch to the local receiver, each message once under its own idempotency key."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.signals import setup_logging
+from django.db import transaction
+
+from config.celery import app
+from messaging.models import Message
+from messaging.services import message_template_create
+from tests.factories import CustomerFactory
+from tests.support.messaging import wait_until
+from tests.support.providers import BRAZE_CREDENTIALS, enqueue_on, provider_at
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+QUEUES = ["delivery.sms", "delivery.integrations"]
+
+
+def _leave_logging_alone(**kwargs) -> None:
+    """A `setup_logging` receiver: its presence stops Celery from reconfiguring the root logger."""
+
+
+@contextmanager
+def running_worker() -> Iterator[None]:
+    setup_logging.connect(_leave_logging_alone, weak=False)
+    with app.connection_for_write() as broker:
+        for queue in QUEUES:
+            broker.default_channel.queue_purge(queue)
+    try:
+        with start_worker(
+            app, pool="threads", concurrency=2, queues=QUEUES, perform_ping_check=False, shutdown_timeout=15
+        ):
+            yield
+    finally:
+        setup_logging.disconnect(_leave_logging_alone)
+
+
+def test_a_real_worker_delivers_a_small_sms_and_braze_batch(
+    local_project, stream, sms_provider, sms_template, receiver
+):
+    provider_at(local_project, receiver, "braze", BRAZE_CREDENTIALS)
+    braze_template = message_template_create(
+        project=local_project, channel="braze", content={"attributes": {"code": "{{voucher.code}}"}}
+    )
+    people = [CustomerFactory(project=local_project, phone=f"+49151000{n:04d}") for n in range(250)]
+    with running_worker():
+        with transaction.atomic():
+            sms = enqueue_on("sms", local_project, stream, sms_template, people)
+            braze = enqueue_on("braze", local_project, stream, braze_template, people[:20])
+        receiver.wait_for(270, timeout=60)
+        wait_until(
+            lambda: (
+                Counter(Message.objects.for_project(local_project).values_list("state", flat=True))
+                == Counter(sent=270)
+            ),
+            what="every message recorded as sent",
+        )
+
+    keys = Counter(request.headers["idempotency-key"] for request in receiver.requests)
+    assert keys == Counter({message.public_id: 1 for message in sms + braze})
+    assert Counter(request.path.rsplit("/", 1)[-1] for request in receiver.requests) == Counter(
+        {"Messages.json": 250, "track": 20}
+    )
