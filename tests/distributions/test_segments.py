@@ -3,6 +3,7 @@ the preflight's counts, the segment triggers, and a segment in use that cannot b
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -10,10 +11,10 @@ import pytest
 from campaigns.models import Publication
 from customers.orders import order_upsert
 from distributions import sending, services
-from distributions.models import Distribution
+from distributions.models import Distribution, DistributionActivity
 from segments import sync
 from segments.models import Segment, SegmentSyncJob
-from segments.services import segment_create
+from segments.services import segment_add_customers, segment_create
 from tests.api.support import assert_error
 from tests.campaigns.factories import make_campaign
 from tests.distributions.engine_support import (
@@ -95,8 +96,6 @@ def test_a_segment_still_in_its_first_sync_starts_the_countdown_when_the_sync_fi
 def test_the_preflight_counts_a_segment_audience_and_who_lacks_an_address(api, local_project):
     segment = static_segment(local_project, "ada", "bob", email="")
     CustomerFactory(project=local_project, source_id="cy", email="cy@example.com")
-    from segments.services import segment_add_customers
-
     segment_add_customers(project=local_project, segment=segment, customers=["cy"])
     campaign = make_campaign(local_project, codes_count=1)
     draft = services.distribution_create(
@@ -152,3 +151,30 @@ def test_entering_a_segment_fires_the_segment_entered_trigger(
     [message] = messages_of(local_project, distribution)
     assert message.customer_id == ada.pk
     assert Distribution.objects.for_project(local_project).get(pk=distribution.pk).status == "live"
+
+
+def test_customers_without_a_phone_are_skipped_on_sms_and_counted_with_the_reason(local_project, endpoint):
+    segment = static_segment(local_project, "ada", "bob", phone="")
+    CustomerFactory(project=local_project, source_id="cy", phone="+48500100200")
+    segment_add_customers(project=local_project, segment=segment, customers=["cy"])
+    campaign = make_campaign(local_project, codes_count=5)
+    sms = {"kind": "sms", "template": {"body": "Your code: {{voucher.code}}"}}
+    distribution = create_and_send(
+        local_project, manual_to_segment(segment, campaign, [sms, webhook_channel(endpoint)])
+    )
+    make_due(local_project, distribution)
+    services.distributions_claim_due()
+    distribution.refresh_from_db()
+
+    sending.distribution_materialise(project=local_project, distribution=distribution)
+
+    sms_states = Counter(
+        messages_of(local_project, distribution).filter(channel="sms").values_list("state", "last_error")
+    )
+    assert sms_states == Counter({("skipped", "no_phone"): 2, ("queued", ""): 1})
+    # Everyone is reachable by webhook, so everyone has their code, shared by both channels.
+    assert Publication.objects.for_project(local_project).filter(distribution_id=distribution.pk).count() == 3
+    line = DistributionActivity.objects.for_project(local_project).get(
+        distribution=distribution, kind="materialised"
+    )
+    assert line.data["skipped"] == {"sms": {"no_phone": 2}}
