@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -31,7 +30,10 @@ logger = logging.getLogger(__name__)
 
 # Everything that can change what a filter sees about a customer: the profile, orders and custom
 # events (customers), redemptions and their rollbacks (`summary.redemptions.*`), and every movement of
-# loyalty points or tiers (`loyalty_points.*`, `loyalty_tier.*`).
+# loyalty points or tiers (`loyalty_points.*`, `loyalty_tier.*`). Publications are left out on
+# purpose: distributions publish codes to many customers at once, and a handler on them would make
+# every one of those events wait for a dispatch. So a member joins a filter on a program's points when
+# their points or tier first move (joining a program with tiers publishes `tier.joined`).
 CUSTOMER_CHANGING_EVENTS = [
     "customer.created",
     "customer.updated",
@@ -53,14 +55,6 @@ CUSTOMER_CHANGING_EVENTS = [
     "customer.loyalty.tier.left",
     "customer.voucher.gift.balance_added",
 ]
-
-# Events that change what only some fields see: a publication is how a customer joins a loyalty
-# program (a card, its initial points) or gets a gift card, and distributions publish codes to many
-# customers at once. These re-check a customer only when a filter segment of the project names one of
-# the fields they can change.
-NARROW_EVENTS = {
-    "customer.publication.succeeded": ("loyalty_points.", "loyalty_tier.", "summary.redemptions.gift."),
-}
 
 RECHECK_LOCK_SPACE = 0x5E6  # the first key of the re-check's advisory locks (the second: the customer)
 
@@ -155,33 +149,15 @@ def evaluate_customer(
     return _evaluate(project, customer_id, segments, now=now)[0]
 
 
-def _names_a_field(filter: Any, prefixes: tuple[str, ...]) -> bool:
-    if not isinstance(filter, dict):
-        return False
-    return any(
-        (key.startswith(prefixes) and key != "groups")
-        or (key == "groups" and isinstance(value, list) and any(_names_a_field(g, prefixes) for g in value))
-        for key, value in filter.items()
-    )
-
-
 def customer_recheck(
-    *,
-    project: Project,
-    customer_id: int,
-    cause: Cause,
-    now: datetime | None = None,
-    only_if_naming: tuple[str, ...] | None = None,
+    *, project: Project, customer_id: int, cause: Cause, now: datetime | None = None
 ) -> None:
     """Bring the customer's membership of every filter segment up to date; announce the changes.
-    With `only_if_naming` (field path prefixes), nothing is done unless a segment's filter names one.
 
     Runs inside the caller's transaction (the event handler's): changes and events commit together.
     """
     now = now or timezone.now()
     segments = list(filter_segments(project))
-    if only_if_naming and not any(_names_a_field(segment.filter, only_if_naming) for segment in segments):
-        return
     if not segments:
         return
     by_id = {segment.pk: segment for segment in segments}
@@ -228,18 +204,6 @@ def recheck_customer(event: DomainEvent) -> None:
     if event.customer_id is None:
         return
     customer_recheck(project=event.project, customer_id=event.customer_id, cause=Cause.from_dict(event.cause))
-
-
-@handles(list(NARROW_EVENTS), order=10, name="segments.realtime.recheck_customer_for_fields")
-def recheck_customer_for_fields(event: DomainEvent) -> None:
-    if event.customer_id is None:
-        return
-    customer_recheck(
-        project=event.project,
-        customer_id=event.customer_id,
-        cause=Cause.from_dict(event.cause),
-        only_if_naming=NARROW_EVENTS[event.type],
-    )
 
 
 RECOUNT_SQL = """

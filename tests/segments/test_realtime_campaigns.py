@@ -78,8 +78,8 @@ def test_crossing_a_points_threshold_enters_once_and_a_tier_change_is_seen(dispa
     assert segment_events(project, ENTERED, rich) == ["ada"]
 
 
-def test_joining_a_program_is_seen_by_filters_on_its_points(dispatch_pending, project):
-    club = make_program(project, name="Club", points=50)
+def test_joining_a_program_with_tiers_is_seen_by_filters_on_its_points(dispatch_pending, project):
+    club = make_program(project, name="Club", points=50, tiers=[("Bronze", 0, 999)])
     ada = make_customer(project, "ada")
     members_segment = synced_segment(
         project,

@@ -37,7 +37,5 @@ def test_the_membership_recheck_runs_first_on_customer_events():
     )
 
 
-def test_publications_re_check_only_for_filters_on_loyalty_or_gift_cards():
-    handlers = handlers_for("customer.publication.succeeded")
-    assert handlers[0].name == "segments.realtime.recheck_customer_for_fields"
-    assert handlers[0].order == 10
+def test_publications_are_not_re_checked_so_bulk_publishing_needs_no_dispatch():
+    assert not any(h.name.startswith("segments.") for h in handlers_for("customer.publication.succeeded"))
