@@ -4,15 +4,18 @@ the real event bus dispatch."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime
 
-from campaigns.loyalty.ledger import balance_update
+import pytest
+import time_machine
+
+from campaigns.loyalty.ledger import balance_update, expire_due_points
 from campaigns.models import LoyaltyTier, Voucher
 from campaigns.redeemables import Redeemable
 from campaigns.redemptions import redemption_redeem, redemption_rollback
 from customers.models import Customer
 from tests.campaigns.factories import make_campaign
-from tests.campaigns.loyalty.support import join, make_program
+from tests.campaigns.loyalty.support import MONTHLY_EXPIRY, join, make_program
 from tests.segments.support import make_customer, members, segment_events
 from tests.segments.test_realtime import _dispatch_pending, synced_segment
 
@@ -144,3 +147,26 @@ def test_redemptions_and_their_rollback_re_check_the_customer(dispatch_pending, 
     assert segment_events(project, ENTERED, regretful) == ["ada"]
     assert members(project, loyal) == {"ada"}  # a rolled back redemption was still redeemed
     assert Customer.objects.for_project(project).count() == 1
+
+
+def test_points_expiring_below_the_threshold_publish_one_left(dispatch_pending, project):
+    club = make_program(project, name="Club", expiration_rules=MONTHLY_EXPIRY)
+    with time_machine.travel(datetime(2026, 1, 15, 12, 0, tzinfo=UTC), tick=False):
+        card = join(project, club, make_customer(project, "ada"))
+        balance_update(project=project, card_id=card.pk, points=600)
+        balance_update(project=project, card_id=card.pk, points=50, expiration_type="NON_EXPIRING")
+        rich = synced_segment(
+            project,
+            name="Rich",
+            type="auto-update",
+            filter={"loyalty_points.campaigns.Club.points": {"conditions": {"$more_than_equal": [500]}}},
+        )
+        dispatch_pending(project)
+        assert members(project, rich) == {"ada"}
+
+    with time_machine.travel(datetime(2026, 6, 1, 3, 0, tzinfo=UTC), tick=False):
+        assert expire_due_points(project=project) == 600
+        dispatch_pending(project)
+
+    assert members(project, rich) == set()
+    assert segment_events(project, LEFT, rich) == ["ada"]
