@@ -14,9 +14,11 @@ from voucherify.models import (
     CampaignsCreateRequestBody,
     CampaignsCreateRequestBodyPromotion,
     CampaignsCreateRequestBodyVoucher,
+    CreatePublicationCampaign,
     Customer,
     Discount,
     Order,
+    PublicationsCreateRequestBody,
     RedemptionsGetResponseBody,
     RedemptionsListResponseBody,
     RedemptionsRedeemRequestBody,
@@ -33,6 +35,7 @@ from voucherify.models import (
 )
 
 from campaigns.models import Voucher
+from eventbus.models import DomainEvent
 from tests.campaigns.factories import make_campaign
 from tests.factories import ProjectFactory, make_api_key
 
@@ -304,3 +307,36 @@ def test_a_campaign_rule_refuses_a_small_order_and_accepts_a_big_one(client, pro
     assert '"order_rules_violated"' in refused.value.body
     assert accepted.redemptions[0].voucher.code == code
     assert accepted.order.discount_amount == 500
+
+
+def test_a_referral_program_made_published_and_converted_through_the_sdk(client, project, redemptions):
+    campaign = voucherify.CampaignsApi(client).create_campaign(
+        CampaignsCreateRequestBody(
+            name="SDK refer a friend",
+            campaign_type="REFERRAL_PROGRAM",
+            type="AUTO_UPDATE",
+            vouchers_count=2,
+            voucher=CampaignsCreateRequestBodyVoucher.from_dict(
+                {"type": "DISCOUNT_VOUCHER", "discount": {"type": "AMOUNT", "amount_off": 500}}
+            ),
+        )
+    )
+    publication = voucherify.PublicationsApi(client).create_publication(
+        publications_create_request_body=PublicationsCreateRequestBody(
+            customer=Customer(source_id="sdk-referrer"),
+            campaign=CreatePublicationCampaign(name="SDK refer a friend"),
+        )
+    )
+    code = publication.voucher.code
+
+    with pytest.raises(BadRequestException) as own_code:
+        _redeem(redemptions, code, customer="sdk-referrer")
+    redeemed = _redeem(redemptions, code, customer="sdk-referee")
+
+    assert campaign.campaign_type == "REFERRAL_PROGRAM"
+    assert '"referrer_not_permitted_to_redeem"' in own_code.value.body
+    assert redeemed.redemptions[0].result == "SUCCESS"
+    referred = DomainEvent.objects.for_project(project).filter(type="customer.referred")
+    assert [(event.customer.source_id, event.refs["campaign"]) for event in referred] == [
+        ("sdk-referee", campaign.id)
+    ]

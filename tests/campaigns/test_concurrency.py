@@ -31,20 +31,32 @@ def test_32_concurrent_clients_publish_each_code_exactly_once(live_server, proje
     headers = {"X-App-Id": api_key.app_id, "X-App-Token": token}
     start = threading.Barrier(CLIENTS)
 
-    def client(number: int) -> list[tuple[int, str]]:
-        outcomes = []
-        with requests.Session() as session:
-            start.wait()
-            for attempt in range(REQUESTS_PER_CLIENT):
-                response = session.post(
+    def publish(session: requests.Session, number: int, attempt: int) -> requests.Response:
+        # A loaded machine can reset a connection mid-request; the client retries as real ones do, and
+        # the request's source_id makes the retry return the same publication instead of a second one.
+        for retry in range(3):
+            try:
+                return session.post(
                     f"{live_server.url}/v1/publications",
                     json={
+                        "source_id": f"publish-{number}-{attempt}",
                         "customer": {"source_id": f"c{number}-{attempt}"},
                         "campaign": {"name": "Flash sale"},
                     },
                     headers=headers,
                     timeout=60,
                 )
+            except requests.ConnectionError:
+                if retry == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def client(number: int) -> list[tuple[int, str]]:
+        outcomes = []
+        with requests.Session() as session:
+            start.wait()
+            for attempt in range(REQUESTS_PER_CLIENT):
+                response = publish(session, number, attempt)
                 body = response.json()
                 outcomes.append(
                     (response.status_code, body["voucher"]["code"] if response.ok else body["key"])
