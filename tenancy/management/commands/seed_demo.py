@@ -20,6 +20,7 @@ from customers.bulk import apply_rows
 from customers.models import Customer, CustomEvent, EventDefinition, Order
 from customers.orders import refresh_orders_summary
 from distributions.demo import seed_distributions
+from segments.demo import seed_segments
 from tenancy.ids import new_public_id
 from tenancy.models import ApiKey, Membership, Project, Role
 from tenancy.services import api_key_create, api_key_revoke, project_create, user_get_or_create
@@ -225,6 +226,7 @@ class Command(BaseCommand):
         campaigns_created = seed_campaigns(project)
         seed_promotions(project)
         loyalty = seed_loyalty(project)
+        segments = seed_segments(project)
         redemptions = seed_redemptions(project)
         seed_webhooks(project)
         distributions = seed_distributions(project)
@@ -233,6 +235,9 @@ class Command(BaseCommand):
         self.stdout.write(f"History: {orders_created} orders and {events_created} custom events added")
         self.stdout.write(f"Campaigns added: {', '.join(campaigns_created) or 'none'}")
         self.stdout.write(f"Loyalty: {loyalty}")
+        self.stdout.write(
+            "Segments: " + ", ".join(f"{segment.name} ({segment.member_count})" for segment in segments)
+        )
         self.stdout.write(f"Redemptions and referrals: {redemptions}")
         self.stdout.write(f"Distributions: {', '.join(d.name for d in distributions)}")
         self.stdout.write(f"Login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
