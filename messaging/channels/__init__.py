@@ -10,6 +10,7 @@ from messaging.channels.base import Channel
 
 CHANNEL_CLASSES: dict[str, str] = {
     "webhook": "messaging.channels.webhook.WebhookChannel",
+    "email": "messaging.channels.email.EmailChannel",
 }
 
 
