@@ -121,10 +121,14 @@ class SmtpSink:
 
     def start(self) -> SmtpSink:
         self.controller.start()
+        self.running = True
         return self
 
     def stop(self) -> None:
-        self.controller.stop()
+        """Stop listening (idempotent): later connections are refused."""
+        if getattr(self, "running", False):
+            self.controller.stop()
+            self.running = False
 
     def __enter__(self) -> SmtpSink:
         return self.start()
