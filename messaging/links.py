@@ -9,10 +9,13 @@ and readers are the contract between them and the messages.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 
 UNSUBSCRIBE_SALT = "messaging.unsubscribe"
@@ -45,13 +48,26 @@ def read_cockpit_token(token: str) -> dict[str, str]:
     return signing.Signer(salt=COCKPIT_SALT).unsign_object(token)
 
 
-def _absolute(route: str, fallback_prefix: str, token: str) -> str:
-    # The pages are another module's routes; until they exist the agreed path is built directly.
+@functools.cache
+def _path_prefix(route: str, fallback_prefix: str) -> str:
+    """The path before the token, looked up once per process (reverse costs more than signing).
+
+    The pages are another module's routes; until they exist the agreed path is used as it is.
+    """
     try:
-        path = reverse(route, kwargs={"token": token})
+        path = reverse(route, kwargs={"token": _PROBE})
     except NoReverseMatch:
-        path = f"{fallback_prefix}{token}"
-    return settings.SITE_URL.rstrip("/") + path
+        return fallback_prefix
+    if not path.endswith(_PROBE):
+        raise ImproperlyConfigured(f"The {route!r} route must end with its token.")
+    return path.removesuffix(_PROBE)
+
+
+_PROBE = "TOKEN"
+
+
+def _absolute(route: str, fallback_prefix: str, token: str) -> str:
+    return settings.SITE_URL.rstrip("/") + _path_prefix(route, fallback_prefix) + token
 
 
 def unsubscribe_url(project: Any, customer: Any, channel: str) -> str:
@@ -62,3 +78,17 @@ def unsubscribe_url(project: Any, customer: Any, channel: str) -> str:
 def cockpit_url(project: Any, customer: Any) -> str:
     """The customer's cockpit (their codes, balances and preferences): `/c/<token>`."""
     return _absolute("cockpit", "/c/", cockpit_token(project, customer))
+
+
+@dataclass(frozen=True)
+class _CodeRef:
+    project_id: int
+    code: str
+
+
+def code_image_url(project: Any, code: str, kind: str) -> str:
+    """The signed QR code (`kind="qr"`) or barcode image URL of a code, served by campaigns."""
+    from campaigns.representation import asset_token
+
+    token = asset_token(_CodeRef(getattr(project, "pk", project), code), kind)
+    return _absolute("voucher-asset", "/v1/vouchers/assets/", token)

@@ -83,21 +83,11 @@ def _code_asset(kind: str) -> Callable[[RenderContext], Any]:
         code = context.variables.get("voucher.code")
         if given or not code or context.project is None:
             return given
-        from django.conf import settings
-        from django.urls import reverse
+        from messaging.links import code_image_url
 
-        from campaigns.representation import asset_token
-
-        token = asset_token(_CodeRef(context.project.pk, code), kind)
-        return settings.SITE_URL.rstrip("/") + reverse("voucher-asset", kwargs={"token": token})
+        return code_image_url(context.project, code, kind)
 
     return resolve
-
-
-@dataclass(frozen=True)
-class _CodeRef:
-    project_id: int
-    code: str
 
 
 CUSTOMER_VARIABLES: dict[str, tuple[str, Callable[[RenderContext], Any]]] = {
