@@ -18,7 +18,7 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 from html.parser import HTMLParser
 from typing import Any
 
@@ -60,7 +60,8 @@ class EmailContentError(ValueError):
 
 def _with_markers(source: str, marker: str, placeholders: list[str]) -> str:
     def swap(match: re.Match) -> str:
-        placeholders.append(match.group(0))
+        # Swapped out of HTML: the fallback is stored as text (it is escaped again when rendered).
+        placeholders.append(unescape(match.group(0)))
         return f"{marker}{len(placeholders) - 1}_"
 
     return _PLACEHOLDER.sub(swap, source)
@@ -211,7 +212,7 @@ def build_email_content(*, project: Any, content: dict[str, Any]) -> dict[str, A
         _variable_problems(design, problems)
         if problems:
             raise EmailContentError(problems)
-        source = design_to_mjml(design, preheader=_with_markers(escape(preheader), marker, placeholders))
+        source = design_to_mjml(design, preheader=_with_markers(preheader, marker, placeholders))
         source = _with_markers(source, marker, placeholders)
         try:
             html = compile_mjml(source)

@@ -264,3 +264,23 @@ def test_a_template_reaching_for_settings_or_other_customers_does_not_save(proje
 def test_subject_and_either_design_or_html_are_required(project):
     assert "subject" in refusal(project, {"design": starter("simple")["design"]})
     assert refusal(project, {"subject": "Hi"})["design"] == ["Give either a design or custom_html."]
+
+
+def test_a_link_may_carry_a_variable_after_its_scheme_and_fallbacks_are_escaped_once(project):
+    bare = refusal(project, with_block({"type": "button", "label": "x", "link": "{{ voucher.code }}"}))
+    assert "Not a link" in bare["body[4].link"][0]  # a variable alone cannot choose the scheme
+    content = with_block(
+        {"type": "button", "label": "Use it", "link": "https://acme.example/?code={{ voucher.code }}"}
+    )
+    content["design"]["body"].append(
+        {"type": "text", "runs": [{"text": "Hi {{ customer.name | Tom & Jerry }}"}]}
+    )
+    content["preheader"] = "Fish & chips"
+    template = save(project, content)
+    customer = CustomerFactory(project=project, name="")
+
+    email = render(template, customer, **{"voucher.code": "A1"})
+
+    assert 'href="https://acme.example/?code=A1"' in email.html
+    assert "Hi Tom &amp; Jerry" in email.html and "Hi Tom & Jerry" in email.text
+    assert "Fish &amp; chips" in email.html and "&amp;amp;" not in email.html

@@ -140,3 +140,14 @@ def test_an_invalid_sender_is_refused_and_nothing_changes(project, fields, field
     saved = Project.objects.get(pk=project.pk)
     assert (saved.email_from_name, saved.email_from_address) == ("", "")
     assert not DomainEvent.objects.filter(project=project, type="project.email_sender.updated").exists()
+
+
+def test_the_email_demo_seed_is_idempotent(project):
+    from messaging.email.demo import seed_email
+
+    first = seed_email(project)
+    again = seed_email(project)
+
+    assert [t.pk for t in first] == [t.pk for t in again] and len(first) == 2
+    project.refresh_from_db()
+    assert project.email_from_address == f"offers@{project.slug}.example.com"
