@@ -29,7 +29,6 @@ from messaging.email.design import (
     UNSUBSCRIBE_PLACEHOLDER,
     design_to_mjml,
     design_to_text,
-    link_problem,
     normalise_design,
 )
 from messaging.rendering import CompiledText, RenderContext, TemplateError, compile_text
@@ -88,7 +87,7 @@ def _variable_problems(design: dict[str, Any], problems: dict[str, list[str]]) -
             for index, value in enumerate(node):
                 walk(value, f"{path}[{index}]")
 
-    walk({k: v for k, v in design.items()}, "")
+    walk(design, "")
     for index, block in enumerate(design.get("body", [])):
         if block.get("type") == "variable":
             _check_variables(f"body[{index}].name", "{{ " + block["name"] + " }}", problems)
@@ -261,10 +260,6 @@ def build_email_content(*, project: Any, content: dict[str, Any]) -> dict[str, A
 
 def _restore(text: str, marker: str, placeholders: list[str]) -> str:
     return re.sub(re.escape(marker) + r"(\d+)_", lambda m: placeholders[int(m.group(1))], text)
-
-
-def link_is_safe(value: str) -> bool:
-    return link_problem(value) is None
 
 
 # --- Per message ----------------------------------------------------------------------------------

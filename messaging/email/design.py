@@ -48,6 +48,7 @@ MAX_IMAGE_HEIGHT = 2000
 CONTENT_WIDTHS = (480, 800)
 UNSUBSCRIBE_PLACEHOLDER = "{{ unsubscribe.url }}"
 
+_VARIABLE_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 _COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _URL_VARIABLE = re.compile(
     r"\{\{\s*(" + "|".join(re.escape(v) for v in URL_VARIABLES) + r")\s*(\|[^}]*)?\}\}"
@@ -208,9 +209,12 @@ def _block(value: Any, where: str, problems: DesignProblems, content_width: int)
         }
     if kind == "variable":
         r = _Reader(value, where, problems, {"name", "fallback", "size", "align", "bold", "color"})
+        name = r.text("name", max_length=120)
+        if name and not _VARIABLE_NAME.fullmatch(name):
+            problems.add(f"{where}.name", f"Unknown variable {{{{{name}}}}}.")
         return {
             "type": "variable",
-            "name": r.text("name", max_length=120),
+            "name": name,
             "fallback": r.text("fallback", default="", max_length=200),
             "size": r.integer("size", 10, 48, 16),
             "align": r.choice("align", TEXT_ALIGNMENTS, "left"),
