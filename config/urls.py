@@ -31,6 +31,7 @@ api_urlpatterns = [
     path("", include("campaigns.api.urls")),
     path("", include("distributions.api.urls")),
     path("", include("segments.api.urls")),
+    path("", include("messaging.api.urls")),
     re_path(r"^.*$", api_not_found),
 ]
 
