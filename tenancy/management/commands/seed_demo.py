@@ -21,6 +21,7 @@ from customers.models import Customer, CustomEvent, EventDefinition, Order
 from customers.orders import refresh_orders_summary
 from distributions.demo import seed_distributions
 from eventbus.models import DomainEvent
+from messaging.email.demo import seed_email
 from messaging.providers import seed_providers
 from segments.demo import seed_segments
 from tenancy.ids import new_public_id
@@ -245,6 +246,7 @@ class Command(BaseCommand):
         backfilled = complete_backfilled_events(project, since=seeding_started)
         seed_webhooks(project)
         seed_providers(project)
+        seed_email(project)
         distributions = seed_distributions(project)
         self.stdout.write(f"Demo project: {project.name} (slug {project.slug})")
         self.stdout.write(f"Customers: {created} created, {updated} updated")
