@@ -16,3 +16,6 @@ urlpatterns = [
     path("members/<int:membership_id>/role/", views.member_set_role, name="member_set_role"),
     path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
 ]
+urlpatterns += [
+    path("settings/message-limits/unlock/", views.message_limit_unlock_request, name="message_limit_unlock"),
+]
