@@ -437,10 +437,26 @@ RATE_REASON = "Over the channel's send rate; deferred."
 
 def messages_deliver_turn(*, project_id: int, channel: str, message_ids: Sequence[int]) -> DeliveryReport:
     """A delivery task's turn: the next batch round robin across projects (messaging.fairness), or
-    the task's own batch when the fair queue has none."""
-    taken = fair_take(channel)
-    if taken is not None:
-        project_id, message_ids = taken
+    the task's own batch when the fair queue has none.
+
+    A batch with nothing left to claim (its task was lost and the sweep handed it over again, or a
+    purge dropped the task but not the batch) does not count as the turn: the task takes the next.
+    """
+    report = DeliveryReport()
+    for _ in range(STALE_BATCHES_PER_TURN):
+        taken = fair_take(channel)
+        if taken is None:
+            break
+        report = _deliver_batch_of(*taken, channel=channel)
+        if report.claimed:
+            return report
+    return _deliver_batch_of(project_id, message_ids, channel=channel)
+
+
+STALE_BATCHES_PER_TURN = 50
+
+
+def _deliver_batch_of(project_id: int, message_ids: Sequence[int], *, channel: str) -> DeliveryReport:
     project = Project.objects.filter(pk=project_id).first()
     if project is None:  # deleted meanwhile, messages with it
         return DeliveryReport()
