@@ -51,14 +51,14 @@ redis.call('EXPIRE', KEYS[2], ARGV[3])
 return 0
 """
 
-# A token bucket refilled continuously. KEYS: the bucket. ARGV: rate per second, capacity, now (s),
-# tokens wanted. Returns {tokens granted, milliseconds until the next token when none were}.
+# A token bucket refilled continuously. KEYS: the bucket. ARGV: rate per second, capacity, now (integer
+# milliseconds, so elapsed time is exact), tokens wanted. Returns {tokens granted, milliseconds until the next token when none were}.
 _TAKE_TOKENS = """
 local rate, capacity, now, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens, at = tonumber(state[1]), tonumber(state[2])
 if tokens == nil then tokens, at = capacity, now end
-tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate / 1000)
 local granted = math.min(wanted, math.floor(tokens))
 tokens = tokens - granted
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
@@ -122,7 +122,7 @@ def send_tokens_take(project: Project, channel: str, wanted: int, now: datetime)
         redis_key("send-rate", project.pk, channel),
         rate.per_second,
         rate.burst,
-        f"{now.timestamp():.6f}",
+        int(now.timestamp() * 1000),
         wanted,
     )
     return int(granted), timedelta(milliseconds=max(1, int(wait_ms)) if not granted else 0)
