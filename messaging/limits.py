@@ -52,7 +52,8 @@ return 0
 """
 
 # A token bucket refilled continuously. KEYS: the bucket. ARGV: rate per second, capacity, now (integer
-# milliseconds, so elapsed time is exact), tokens wanted. Returns {tokens granted, milliseconds until the next token when none were}.
+# milliseconds, so elapsed time is exact), tokens wanted. Returns {tokens granted, milliseconds until
+# the next token when none were}.
 _TAKE_TOKENS = """
 local rate, capacity, now, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
