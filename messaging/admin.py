@@ -3,7 +3,13 @@
 from django.contrib import admin
 
 from eventbus.admin import ReadOnlyAdmin
-from messaging.models import Message, MessageAttempt, MessageStream
+from messaging.models import (
+    CustomerConsent,
+    Message,
+    MessageAttempt,
+    MessageLimitUnlockRequest,
+    MessageStream,
+)
 
 
 @admin.register(MessageStream)
@@ -38,3 +44,21 @@ class MessageAttemptAdmin(ReadOnlyAdmin):
     list_filter = ["outcome"]
     list_select_related = ["message"]
     raw_id_fields = ["message", "stream"]
+
+
+@admin.register(CustomerConsent)
+class CustomerConsentAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "channel", "state", "source", "changed_at", "project"]
+    list_filter = ["channel", "state", "source"]
+    list_select_related = ["project", "customer"]
+    raw_id_fields = ["customer"]
+
+
+@admin.register(MessageLimitUnlockRequest)
+class MessageLimitUnlockRequestAdmin(ReadOnlyAdmin):
+    """Read here; decided in the operator view (`/operator/`), which releases the held messages."""
+
+    list_display = ["project", "company_name", "state", "created_at", "decided_at", "released", "expired"]
+    list_filter = ["state"]
+    list_select_related = ["project"]
+    raw_id_fields = ["requested_by", "decided_by"]

@@ -39,6 +39,14 @@ def cockpit_token_for(project: Project, customer: Customer) -> str:
     return signing.Signer(salt=COCKPIT_SALT).sign_object({"p": project.pk, "c": customer.pk}, compress=True)
 
 
+def cockpit_url_of(customer: Customer) -> str:
+    """The cockpit URL from the customer row alone (no query for its project): for representations."""
+    token = signing.Signer(salt=COCKPIT_SALT).sign_object(
+        {"p": customer.project_id, "c": customer.pk}, compress=True
+    )
+    return settings.SITE_URL + reverse("cockpit", kwargs={"token": token})
+
+
 def cockpit_token_read(token: str) -> dict[str, Any] | None:
     """The token's payload (`p` project id, `c` customer id); None if forged or altered."""
     try:

@@ -115,3 +115,14 @@ def customer_consents_set(
                 data={"channels": channels, "source": source},
             )
     return given + revoked
+
+
+def unsubscribed_skips_count(*, project: Project, stream) -> int:
+    """How many of a stream's messages were skipped because the customer had unsubscribed."""
+    from messaging.models import Message
+
+    return (
+        Message.objects.for_project(project)
+        .filter(stream=stream, state=Message.State.SKIPPED, last_error=UNSUBSCRIBED_REASON)
+        .count()
+    )

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from campaigns.publications import publication_create
-from messaging.cockpit import cockpit_token_for, cockpit_token_read, cockpit_url
+from messaging.cockpit import cockpit_token_for, cockpit_token_read, cockpit_url, cockpit_url_of
 from messaging.consent import unsubscribed_customer_ids
 from messaging.models import CustomerConsent
 from tests.campaigns.factories import make_campaign
@@ -92,6 +92,7 @@ def test_a_tampered_token_is_404(project, ada_and_bob):
     assert Client().post(f"/c/{forged}", {}).status_code in (403, 404)
     assert Client().get("/c/nothing").status_code == 404
     assert cockpit_url(project, ada).endswith(f"/c/{token}")
+    assert cockpit_url_of(ada) == cockpit_url(project, ada)
 
 
 def test_a_token_does_not_reach_another_projects_customer(project, other_project):

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from eventbus.models import DomainEvent
-from messaging.consent import UNSUBSCRIBED_REASON, unsubscribed_customer_ids
+from messaging.consent import UNSUBSCRIBED_REASON, unsubscribed_customer_ids, unsubscribed_skips_count
 from messaging.delivery import messages_deliver
 from messaging.models import CustomerConsent, Message
 from messaging.unsubscribe import unsubscribe_token_for, unsubscribe_token_read, unsubscribe_url
@@ -105,6 +105,7 @@ def test_later_messages_on_that_channel_are_skipped_with_the_reason(
         0,
     )
     assert reload(messages[1]).state == Message.State.SENT
+    assert unsubscribed_skips_count(project=local_project, stream=stream) == 1
     receiver.wait_for(1)
     assert delivered_to(receiver) == [subscribed.public_id]
 
