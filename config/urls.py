@@ -46,6 +46,7 @@ urlpatterns = [
     path("distributions/", include("distributions.urls")),
     path("sandbox/", include("webhooks_out.urls")),
     path("segments/", include("segments.urls")),
+    path("", include("messaging.urls")),
     path("", include("tenancy.urls")),
 ]
 

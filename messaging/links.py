@@ -2,7 +2,7 @@
 
 Both are public pages (no login, no API key), so the link itself is the credential: a token signed
 with django.core.signing naming the project, the customer (and, to unsubscribe, the channel). The
-tokens carry public ids only and no expiry: a link in a year-old email must still unsubscribe.
+tokens carry ids only and no expiry: a link in a year-old email must still unsubscribe.
 The pages are served elsewhere (`/u/<token>`: consent; `/c/<token>`: the cockpit); these builders
 and readers are the contract between them and the messages.
 """
@@ -18,34 +18,40 @@ from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 
-UNSUBSCRIBE_SALT = "messaging.unsubscribe"
-COCKPIT_SALT = "messaging.cockpit"
-
-
-def _ids(project: Any, customer: Any) -> tuple[str, str]:
-    return getattr(project, "public_id", project), getattr(customer, "public_id", customer)
+# One token format for each page, owned by the page's module (`messaging.unsubscribe`,
+# `messaging.cockpit`); these wrappers keep the builders' cheap URL prefix lookup below.
 
 
 def unsubscribe_token(project: Any, customer: Any, channel: str) -> str:
-    project_id, customer_id = _ids(project, customer)
-    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign_object(
-        {"p": project_id, "c": customer_id, "ch": channel}
-    )
+    from messaging.unsubscribe import unsubscribe_token_for
+
+    return unsubscribe_token_for(project, customer, channel)
 
 
-def read_unsubscribe_token(token: str) -> dict[str, str]:
-    """`{"p": project public id, "c": customer public id, "ch": channel}`; raises `signing.BadSignature`."""
-    return signing.Signer(salt=UNSUBSCRIBE_SALT).unsign_object(token)
+def read_unsubscribe_token(token: str) -> dict[str, Any]:
+    """`{"p": project pk, "c": customer pk, "ch": channel}`; raises `signing.BadSignature`."""
+    from messaging.unsubscribe import unsubscribe_token_read
+
+    payload = unsubscribe_token_read(token)
+    if payload is None:
+        raise signing.BadSignature("Not an unsubscribe token of ours.")
+    return payload
 
 
 def cockpit_token(project: Any, customer: Any) -> str:
-    project_id, customer_id = _ids(project, customer)
-    return signing.Signer(salt=COCKPIT_SALT).sign_object({"p": project_id, "c": customer_id})
+    from messaging.cockpit import cockpit_token_for
+
+    return cockpit_token_for(project, customer)
 
 
-def read_cockpit_token(token: str) -> dict[str, str]:
-    """`{"p": project public id, "c": customer public id}`; raises `signing.BadSignature`."""
-    return signing.Signer(salt=COCKPIT_SALT).unsign_object(token)
+def read_cockpit_token(token: str) -> dict[str, Any]:
+    """`{"p": project pk, "c": customer pk}`; raises `signing.BadSignature`."""
+    from messaging.cockpit import cockpit_token_read
+
+    payload = cockpit_token_read(token)
+    if payload is None:
+        raise signing.BadSignature("Not a cockpit token of ours.")
+    return payload
 
 
 @functools.cache

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core import signing
+from django.test import Client
 
 from messaging.channels.email import NO_ADDRESS, NO_ADDRESS_SQL, no_address_reason
 from messaging.delivery import messages_deliver
 from messaging.email import compiler
 from messaging.links import read_unsubscribe_token
-from messaging.models import Message, MessageAttempt
+from messaging.models import CustomerConsent, Message, MessageAttempt
 from messaging.services import MessageRow, messages_enqueue, messages_enqueue_select
 from tests.factories import CustomerFactory
 from tests.support.messaging import reload
@@ -71,13 +72,20 @@ def test_an_email_arrives_with_the_stable_key_the_unsubscribe_headers_and_the_se
     unsubscribe = "".join(email["List-Unsubscribe"].split()).strip("<>")  # unfolded
     assert unsubscribe.startswith("http") and "/u/" in unsubscribe
     token = unsubscribe.rsplit("/u/", 1)[1]
-    assert read_unsubscribe_token(token) == {"p": sender_project.public_id, "c": ada.public_id, "ch": "email"}
+    assert read_unsubscribe_token(token) == {"p": sender_project.pk, "c": ada.pk, "ch": "email"}
     with pytest.raises(signing.BadSignature):
         read_unsubscribe_token(token[:-2] + "xx")
     text = email.get_body(("plain",)).get_content()
     html = email.get_body(("html",)).get_content()
     assert f"CODE-{ada.pk}" in text and f"CODE-{ada.pk}" in html
     assert unsubscribe in text and unsubscribe in html  # the link in the body is the header's link
+    # The mail client's one-click POST to the header's link unsubscribes Ada from email.
+    path = "/u/" + token
+    response = Client(enforce_csrf_checks=True).post(
+        path, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+    assert CustomerConsent.objects.for_project(sender_project).get(customer=ada).state == "unsubscribed"
     message = reload(message)
     assert message.state == Message.State.SENT
     attempt = MessageAttempt.objects.for_project(sender_project).get(message=message)

@@ -63,7 +63,7 @@ def test_the_link_variables_are_signed_urls_for_this_customer_and_code(project):
 
     qr_url, cockpit = preview.text.split("[", 2)[1].split("]")[0], preview.text.split("[", 2)[2].split("]")[0]
     assert read_asset_token(qr_url.rsplit("/", 1)[1]) == {"p": project.pk, "c": "QR-7", "k": "qr"}
-    assert read_cockpit_token(cockpit.rsplit("/c/", 1)[1]) == {"p": project.public_id, "c": ada.public_id}
+    assert read_cockpit_token(cockpit.rsplit("/c/", 1)[1]) == {"p": project.pk, "c": ada.pk}
 
 
 def test_the_qr_url_serves_a_png_of_the_code(project, client):
