@@ -3,7 +3,7 @@ initial sync <= 20 s, re-sync of a 1% change <= 10 s, one customer against 50 se
 estimated count <= 2 s).
 
     .venv/bin/python bench/segments_sync.py [--customers 1000000] [--events-per-customer 2]
-                                            [--database dm_bench_segments_sync] [--keep]
+                                            [--loyalty] [--database dm_bench_segments_sync] [--keep]
 
 Creates and migrates its own database, COPYs the customers in (bench/generate.py), fills their order
 summary columns (the filter reads those columns, which the order services keep; the orders table
@@ -12,6 +12,10 @@ Then times: the initial sync of a segment combining metadata, an order summary a
 in a window; a re-sync after 1% of the customers changed (checking that exactly the changed members
 were announced); `customer_recheck` of single customers against 50 auto-update segments; and the
 dashboard's estimated count for the same filter.
+
+With `--loyalty`, a third of the customers also hold a card of a loyalty program ("Bench Rewards",
+cards and balances inserted in SQL) and the filter gains a fourth condition on its points
+(`loyalty_points.campaigns.Bench Rewards.points`, a correlated subquery on the cards).
 """
 
 from __future__ import annotations
@@ -33,6 +37,26 @@ FILTER = {
     "summary.orders.total_amount": {"conditions": {"$more_than": [20000]}},
     "events.cart_abandoned.count": {"conditions": {"$more_than": [0]}, "window_days": 30},
 }
+
+LOYALTY_PROGRAM = "Bench Rewards"
+LOYALTY_CONDITION = {
+    f"loyalty_points.campaigns.{LOYALTY_PROGRAM}.points": {"conditions": {"$more_than_equal": [500]}}
+}
+
+# A card for every third customer, 0 to 2,999 points.
+CARDS_SQL = """
+WITH cards AS (
+    INSERT INTO campaigns_voucher (project_id, public_id, code, campaign_id, type, loyalty_points,
+        loyalty_balance, redeemed_quantity, is_referral_code, active, metadata, created_at)
+    SELECT c.project_id, 'v_bench_' || c.id, 'BENCH-LC-' || c.id, %(campaign)s, 'LOYALTY_CARD',
+           (c.id * 7919) %% 3000, (c.id * 7919) %% 3000, 0, false, true, '{}'::jsonb, now()
+    FROM customers_customer c WHERE c.project_id = %(project)s AND c.id %% 3 = 0
+    RETURNING id, code
+)
+INSERT INTO campaigns_loyaltycard (project_id, campaign_id, customer_id, voucher_id, expired_points,
+    subtracted_points, created_at)
+SELECT %(project)s, %(campaign)s, substring(code FROM 10)::bigint, id, 0, 0, now() FROM cards
+"""
 
 SUMMARY_SQL = """
 UPDATE customers_customer SET
@@ -58,6 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS")
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--events-per-customer", type=int, default=2)
+    parser.add_argument("--loyalty", action="store_true", help="add a loyalty points condition")
     parser.add_argument("--database", default="dm_bench_segments_sync")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
@@ -86,6 +111,25 @@ def main(argv: list[str] | None = None) -> dict:
             log(f"{cursor.rowcount:,} custom events inserted")
             cursor.execute("VACUUM ANALYZE customers_customer")
             cursor.execute("VACUUM ANALYZE customers_customevent")
+        filter = dict(FILTER)
+        if args.loyalty:
+            from campaigns.services import campaign_create
+
+            program = campaign_create(
+                project=project,
+                fields={
+                    "name": LOYALTY_PROGRAM,
+                    "campaign_type": "LOYALTY_PROGRAM",
+                    "type": "AUTO_UPDATE",
+                    "voucher": {"type": "LOYALTY_CARD", "loyalty_card": {"points": 0}},
+                },
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(CARDS_SQL, {"campaign": program.pk, "project": project.pk})
+                log(f"{cursor.rowcount:,} loyalty cards inserted")
+                cursor.execute("VACUUM ANALYZE campaigns_voucher")
+                cursor.execute("VACUUM ANALYZE campaigns_loyaltycard")
+            filter.update(LOYALTY_CONDITION)
         results: dict[str, float | int] = {}
 
         def run_latest_job(segment) -> float:
@@ -94,7 +138,7 @@ def main(argv: list[str] | None = None) -> dict:
             assert sync.sync_job_run(job.pk)
             return time.perf_counter() - began
 
-        segment = segment_create(project=project, name="Bench", type="auto-update", filter=FILTER)
+        segment = segment_create(project=project, name="Bench", type="auto-update", filter=filter)
         results["initial_sync_s"] = round(run_latest_job(segment), 2)
         segment.refresh_from_db()
         results["members"] = segment.member_count
@@ -133,7 +177,7 @@ def main(argv: list[str] | None = None) -> dict:
                 name=f"Bench {number}",
                 type="auto-update",
                 filter={
-                    **FILTER,
+                    **filter,
                     "summary.orders.total_amount": {"conditions": {"$more_than": [number * 1000]}},
                 },
             )
@@ -149,11 +193,16 @@ def main(argv: list[str] | None = None) -> dict:
         log(f"re-check against 50 segments: median {results['recheck_50_segments_ms_median']} ms")
 
         began = time.perf_counter()
-        count = filter_estimated_count(project=project, filter=FILTER)
+        count = filter_estimated_count(project=project, filter=filter)
         results["estimated_count_s"] = round(time.perf_counter() - began, 2)
         log(f"estimated count {count:,} in {results['estimated_count_s']} s")
 
-        result = {"customers": args.customers, "events_per_customer": args.events_per_customer, **results}
+        result = {
+            "customers": args.customers,
+            "events_per_customer": args.events_per_customer,
+            "filter": sorted(filter),
+            **results,
+        }
         write_result("segments_sync", result)
         return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -9,7 +10,14 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from campaigns.models import Campaign, PromotionTier, Publication, Voucher, VoucherType
+from campaigns.models import (
+    Campaign,
+    PromotionTier,
+    Publication,
+    ValidationRuleAssignment,
+    Voucher,
+    VoucherType,
+)
 from campaigns.promotions import tiers_of_campaign
 from campaigns.validation_rules.representation import assignment_object
 from customers.representation import customer_object
@@ -111,6 +119,31 @@ def _promotion(campaign: Campaign) -> dict[str, Any]:
     return {"object": "list", "data_ref": "tiers", "tiers": tiers, "total": len(tiers), "has_more": False}
 
 
+def attach_rule_assignments(*, project: Project, campaigns: Sequence[Campaign]) -> None:
+    """Preload the validation rule assignments of `campaigns` (a page of a list) in one query."""
+    by_pk = {campaign.pk: campaign for campaign in campaigns}
+    for campaign in campaigns:
+        campaign._rule_assignments = []
+    if not by_pk:
+        return
+    rows = (
+        ValidationRuleAssignment.objects.for_project(project)
+        .filter(campaign_id__in=by_pk)
+        .select_related("rule")
+        .order_by("created_at", "pk")
+    )
+    for assignment in rows:
+        by_pk[assignment.campaign_id]._rule_assignments.append(assignment)
+
+
+def _rule_assignments(campaign: Campaign) -> dict[str, Any]:
+    """The campaign's assignments: preloaded by `attach_rule_assignments`, or read now (one query)."""
+    if not hasattr(campaign, "_rule_assignments"):
+        attach_rule_assignments(project=Project(pk=campaign.project_id), campaigns=[campaign])
+    data = [assignment_object(assignment) for assignment in campaign._rule_assignments]
+    return {"object": "list", "data_ref": "data", "data": data, "total": len(data)}
+
+
 def campaign_object(campaign: Campaign) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": campaign.public_id,
@@ -143,7 +176,7 @@ def campaign_object(campaign: Campaign) -> dict[str, Any]:
         "object": "campaign",
         "referral_program": campaign.referral_program,
         "loyalty_tiers_expiration": campaign.loyalty_tiers_expiration,
-        "validation_rules_assignments": {"object": "list", "data_ref": "data", "data": [], "total": 0},
+        "validation_rules_assignments": _rule_assignments(campaign),
     }
     if campaign.campaign_type == "PROMOTION":
         body["promotion"] = _promotion(campaign)

@@ -31,6 +31,7 @@ api_urlpatterns = [
     path("", include("campaigns.api.urls")),
     path("", include("distributions.api.urls")),
     path("", include("segments.api.urls")),
+    path("", include("messaging.api.urls")),
     re_path(r"^.*$", api_not_found),
 ]
 
@@ -45,6 +46,7 @@ urlpatterns = [
     path("distributions/", include("distributions.urls")),
     path("sandbox/", include("webhooks_out.urls")),
     path("segments/", include("segments.urls")),
+    path("", include("messaging.urls")),
     path("", include("tenancy.urls")),
 ]
 

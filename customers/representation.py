@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.conf import settings
-
 from customers.models import BulkImport, Customer, CustomEvent, Order
 from tenancy.formats import iso
 from tenancy.models import Project
@@ -45,7 +43,9 @@ def customer_object(customer: Customer, summary: Mapping[str, Any] | None = None
     referred customers), computed by the caller for all the customers of a response at once; without
     it those parts are empty (a customer just created has none)."""
     summary = summary or {}
-    cockpit = f"{settings.SITE_URL}/cockpit/{customer.public_id}"
+    from messaging.cockpit import cockpit_url_of  # messaging's pages import the customers app
+
+    cockpit = cockpit_url_of(customer)
     return {
         "id": customer.public_id,
         "source_id": customer.source_id,
@@ -62,7 +62,7 @@ def customer_object(customer: Customer, summary: Mapping[str, Any] | None = None
         "system_metadata": customer.system_metadata,
         "created_at": iso(customer.created_at),
         "updated_at": iso(customer.updated_at),
-        "assets": {"cockpit_url": cockpit, "cockpit_preference_center_url": f"{cockpit}/preferences"},
+        "assets": {"cockpit_url": cockpit, "cockpit_preference_center_url": f"{cockpit}#preferences"},
         "object": "customer",
     }
 

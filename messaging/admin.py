@@ -3,7 +3,15 @@
 from django.contrib import admin
 
 from eventbus.admin import ReadOnlyAdmin
-from messaging.models import ChannelProvider, ChannelSuppression, Message, MessageAttempt, MessageStream
+from messaging.models import (
+    ChannelProvider,
+    ChannelSuppression,
+    CustomerConsent,
+    Message,
+    MessageAttempt,
+    MessageLimitUnlockRequest,
+    MessageStream,
+)
 
 
 @admin.register(MessageStream)
@@ -58,3 +66,21 @@ class ChannelSuppressionAdmin(ReadOnlyAdmin):
     list_filter = ["channel", "reason"]
     list_select_related = ["project", "customer"]
     raw_id_fields = ["customer"]
+
+
+@admin.register(CustomerConsent)
+class CustomerConsentAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "channel", "state", "source", "changed_at", "project"]
+    list_filter = ["channel", "state", "source"]
+    list_select_related = ["project", "customer"]
+    raw_id_fields = ["customer"]
+
+
+@admin.register(MessageLimitUnlockRequest)
+class MessageLimitUnlockRequestAdmin(ReadOnlyAdmin):
+    """Read here; decided in the operator view (`/operator/`), which releases the held messages."""
+
+    list_display = ["project", "company_name", "state", "created_at", "decided_at", "released", "expired"]
+    list_filter = ["state"]
+    list_select_related = ["project"]
+    raw_id_fields = ["requested_by", "decided_by"]

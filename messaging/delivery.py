@@ -30,7 +30,11 @@ from django.utils import timezone
 from eventbus.services import publish_many
 from messaging.channels import get_channel
 from messaging.channels.base import Batch, Channel, Outcome, PermanentFailure, RenderFailed, Sent
+from messaging.consent import UNSUBSCRIBED_REASON, unsubscribed_customer_ids
+from messaging.fairness import fair_take
+from messaging.limits import has_limits, quota_take, send_rate, send_tokens_take
 from messaging.models import Message, MessageAttempt, MessageStream, MessageTemplate
+from messaging.quiet_hours import QUIET_HOURS_REASON, stream_quiet_until
 from messaging.services import MESSAGE_FAILED, _pause_streams
 from tenancy.models import Project
 
@@ -152,6 +156,11 @@ class DeliveryReport:
     deferred: int = 0
     failed: int = 0
     skipped: int = 0
+    # Why messages did not go now, counted by reason (each is also in `skipped` or `deferred`).
+    unsubscribed: int = 0
+    quiet_hours: int = 0
+    rate_limited: int = 0
+    blocked_limit: int = 0
 
 
 @dataclass
@@ -189,7 +198,8 @@ class OutcomeRecorder:
             result.state, result.sent_at = Message.State.SENT, attempted_at
             # Every attempt before a success failed: a success after one makes the message recovered.
             result.recovered = attempts_before > 0
-            result.last_error = message.last_error
+            # A failed attempt's error stays for the record; a hold's reason (quiet hours) does not.
+            result.last_error = message.last_error if attempts_before else ""
             attempt_outcome = MessageAttempt.Outcome.SENT
             self.report.sent += 1
         else:
@@ -230,12 +240,35 @@ class OutcomeRecorder:
         self, message: Message, reason: str, *, attempts_before: int, first_attempt_at, claimed_at: datetime
     ) -> None:
         self.report.skipped += 1
+        self.add_hold(
+            message,
+            Message.State.SKIPPED,
+            reason,
+            attempts_before=attempts_before,
+            first_attempt_at=first_attempt_at,
+            claimed_at=claimed_at,
+        )
+
+    def add_hold(
+        self,
+        message: Message,
+        state: str,
+        reason: str,
+        *,
+        attempts_before: int,
+        first_attempt_at,
+        claimed_at: datetime,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        """A message that does not go now and was not attempted (skipped, deferred or held): no
+        attempt row, its attempt count unchanged."""
         self.pending.append(
             MessageOutcome(
                 message=message,
-                state=Message.State.SKIPPED,
+                state=state,
                 attempts=attempts_before,
                 first_attempt_at=first_attempt_at,
+                next_attempt_at=next_attempt_at,
                 last_error=reason,
                 claimed_at=claimed_at,
             )
@@ -354,11 +387,88 @@ def _outcome_params(outcome: MessageOutcome) -> dict:
     }
 
 
+class DeliveryPolicy:
+    """What may stop a claimed message from going now, checked in this order: the customer's consent
+    (skipped), the stream's quiet hours (deferred to their end), the channel's send rate (deferred
+    until a token is due), the project's message limit (held as `blocked_limit`).
+
+    Consent is read once per batch; the rate's tokens are taken from Redis a few at a time; the
+    limit is counted per message, and only for a message's first attempt (a retry was counted).
+    """
+
+    TOKENS_AT_ONCE = 20
+
+    def __init__(self, *, project: Project, channel: str, candidates: Sequence[Message]) -> None:
+        self.project, self.channel = project, channel
+        self.unsubscribed = unsubscribed_customer_ids(
+            project=project, channel=channel, customer_ids={m.customer_id for m in candidates}
+        )
+        self.rate_applies = send_rate(channel) is not None
+        self.limits_apply = has_limits(project)
+        self.tokens = 0
+        self.remaining = len(candidates)
+
+    def hold(
+        self, message: Message, now: datetime, *, first_attempt: bool
+    ) -> tuple[str, str, datetime | None, str] | None:
+        """(state, reason, next attempt time, report counter) for a message that must not go now."""
+        if message.customer_id in self.unsubscribed:
+            return Message.State.SKIPPED, UNSUBSCRIBED_REASON, None, "unsubscribed"
+        until = stream_quiet_until(message.stream, self.project, now)
+        if until is not None:
+            reason = QUIET_HOURS_REASON.format(until=until.isoformat())
+            return Message.State.DEFERRED, reason, until, "quiet_hours"
+        if self.rate_applies:
+            if self.tokens == 0:
+                wanted = max(1, min(self.remaining, self.TOKENS_AT_ONCE))
+                self.tokens, wait = send_tokens_take(self.project, self.channel, wanted, now)
+                if self.tokens == 0:
+                    return Message.State.DEFERRED, RATE_REASON, now + wait, "rate_limited"
+            self.tokens -= 1
+        if self.limits_apply and first_attempt:
+            reason = quota_take(self.project, now)
+            if reason:
+                return Message.State.BLOCKED_LIMIT, reason, None, "blocked_limit"
+        return None
+
+
+RATE_REASON = "Over the channel's send rate; deferred."
+
+
+def messages_deliver_turn(*, project_id: int, channel: str, message_ids: Sequence[int]) -> DeliveryReport:
+    """A delivery task's turn: the next batch round robin across projects (messaging.fairness), or
+    the task's own batch when the fair queue has none.
+
+    A batch with nothing left to claim (its task was lost and the sweep handed it over again, or a
+    purge dropped the task but not the batch) does not count as the turn: the task takes the next.
+    """
+    report = DeliveryReport()
+    for _ in range(STALE_BATCHES_PER_TURN):
+        taken = fair_take(channel)
+        if taken is None:
+            break
+        report = _deliver_batch_of(*taken, channel=channel)
+        if report.claimed:
+            return report
+    return _deliver_batch_of(project_id, message_ids, channel=channel)
+
+
+STALE_BATCHES_PER_TURN = 50
+
+
+def _deliver_batch_of(project_id: int, message_ids: Sequence[int], *, channel: str) -> DeliveryReport:
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:  # deleted meanwhile, messages with it
+        return DeliveryReport()
+    return messages_deliver(project=project, channel=channel, message_ids=message_ids)
+
+
 def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[int]) -> DeliveryReport:
     """Deliver the given messages of one project on one channel, each claimed before it is sent.
 
     Ids that are no longer due (sent, held by a paused stream, claimed by another task) are passed
-    over, so running the same batch twice sends nothing twice.
+    over, so running the same batch twice sends nothing twice. Before each send, `DeliveryPolicy`
+    may skip, defer or hold the message instead.
     """
     plugin = get_channel(channel)
     report = DeliveryReport()
@@ -379,11 +489,13 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
     streams = MessageStream.objects.for_project(project).in_bulk({m.stream_id for m in candidates})
     for message in candidates:
         message.template, message.stream = templates[message.template_id], streams[message.stream_id]
+    policy = DeliveryPolicy(project=project, channel=channel, candidates=candidates)
     batch = plugin.prepare(project=project, messages=candidates)
     _prepare_statements()
     recorder = OutcomeRecorder(project=project, channel=plugin, batch=batch, report=report)
     try:
         for message in candidates:
+            policy.remaining -= 1
             now = timezone.now()
             claimed = recorder.record_and_claim(message.pk, now)
             if claimed is None:
@@ -398,6 +510,24 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
                     attempts_before=attempts_before,
                     first_attempt_at=first_attempt_at,
                     claimed_at=now,
+                )
+                continue
+            held = policy.hold(message, now, first_attempt=attempts_before == 0)
+            if held is not None:
+                state, reason, next_attempt_at, counter = held
+                setattr(report, counter, getattr(report, counter) + 1)
+                if state == Message.State.SKIPPED:
+                    report.skipped += 1
+                elif state == Message.State.DEFERRED:
+                    report.deferred += 1
+                recorder.add_hold(
+                    message,
+                    state,
+                    reason,
+                    attempts_before=attempts_before,
+                    first_attempt_at=first_attempt_at,
+                    claimed_at=now,
+                    next_attempt_at=next_attempt_at,
                 )
                 continue
             started = time.monotonic()

@@ -27,6 +27,10 @@ class MessageStream(TenantModel):
     owner = models.CharField(max_length=100)  # "<object>:<public id>", e.g. "distribution:distr_…"
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
     paused_reason = models.TextField(blank=True, default="")
+    # Quiet hours, in the project's time zone: messages due inside [start, end) wait for the end.
+    # Both null: none. A window may cross midnight (22:00 to 08:00).
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -124,6 +128,12 @@ class Message(TenantModel):
                 fields=["project", "claimed_at"], name="message_sending", condition=Q(state="sending")
             ),
             models.Index(fields=["project", "queued_at"], name="message_queued", condition=Q(state="queued")),
+            # Held by the project's message limit until the operator lifts it, or 7 days pass.
+            models.Index(
+                fields=["project", "created_at"],
+                name="message_blocked_limit",
+                condition=Q(state="blocked_limit"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -166,6 +176,70 @@ class MessageAttempt(TenantModel):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of message {self.message_id}: {self.outcome}"
+
+
+class CustomerConsent(TenantModel):
+    """A customer's choice for one channel. No row means subscribed: consent is asked for by the
+    business before it imports its customers; an unsubscribe is what we must remember."""
+
+    class State(models.TextChoices):
+        SUBSCRIBED = "subscribed"
+        UNSUBSCRIBED = "unsubscribed"
+
+    class Source(models.TextChoices):
+        API = "api"
+        DASHBOARD = "dashboard"
+        UNSUBSCRIBE_LINK = "unsubscribe_link"
+        ONE_CLICK = "one_click"  # RFC 8058 List-Unsubscribe-Post from the mailbox provider
+        COCKPIT = "cockpit"
+        PROVIDER = "provider"  # e.g. an SMS provider reporting an opted-out number
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    channel = models.CharField(max_length=20)
+    state = models.CharField(max_length=14, choices=State.choices)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "customer", "channel"], name="consent_unique_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.state}"
+
+
+class MessageLimitUnlockRequest(TenantModel):
+    """A trial project asking the operator to lift its message limits, with the brand details it
+    gave at the time. Approval (operator staff only) lifts the limits and releases held messages."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+
+    requested_by = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, related_name="+", db_index=False
+    )
+    company_name = models.CharField(max_length=200)
+    company_address = models.TextField()
+    message = models.TextField(blank=True, default="")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    released = models.PositiveIntegerField(default=0)
+    expired = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "state", "created_at"], name="unlock_request_state")]
+
+    def __str__(self) -> str:
+        return f"unlock request of {self.project_id} ({self.state})"
 
 
 class ChannelSuppression(TenantModel):

@@ -31,10 +31,16 @@ class TemplateError(ValueError):
 
 @dataclass(frozen=True)
 class RenderContext:
-    """What one message renders from: the customer row and the message's own variables."""
+    """What one message renders from: the customer row and the message's own variables.
+
+    `project` and `channel` let the link variables (unsubscribe, cockpit, code images) be built
+    when the message did not bring them; without them those variables render their fallback.
+    """
 
     customer: Any
     variables: Mapping[str, Any]
+    project: Any = None
+    channel: str = ""
 
 
 def _customer_field(field_name: str) -> Callable[[RenderContext], Any]:
@@ -48,6 +54,40 @@ def _first_name(context: RenderContext) -> str:
 
 def _message_value(name: str) -> Callable[[RenderContext], Any]:
     return lambda context: context.variables.get(name)
+
+
+def _unsubscribe_url(context: RenderContext) -> Any:
+    from messaging.links import unsubscribe_url
+
+    given = context.variables.get("unsubscribe.url")
+    if given or context.project is None or context.customer is None:
+        return given
+    return unsubscribe_url(context.project, context.customer, context.channel or "email")
+
+
+def _cockpit_url(context: RenderContext) -> Any:
+    from messaging.links import cockpit_url
+
+    given = context.variables.get("customer.cockpit_url")
+    if given or context.project is None or context.customer is None:
+        return given
+    return cockpit_url(context.project, context.customer)
+
+
+def _code_asset(kind: str) -> Callable[[RenderContext], Any]:
+    """The signed image URL of the message's code (served by campaigns' voucher-asset view)."""
+    name = f"voucher.{kind}_url"
+
+    def resolve(context: RenderContext) -> Any:
+        given = context.variables.get(name)
+        code = context.variables.get("voucher.code")
+        if given or not code or context.project is None:
+            return given
+        from messaging.links import code_image_url
+
+        return code_image_url(context.project, code, kind)
+
+    return resolve
 
 
 CUSTOMER_VARIABLES: dict[str, tuple[str, Callable[[RenderContext], Any]]] = {
@@ -91,6 +131,14 @@ MESSAGE_VARIABLES: dict[str, str] = {
     "event.created_at": "Event time",
 }
 
+# Derived when the message does not carry them (see the resolvers above).
+DERIVED_VARIABLES: dict[str, tuple[str, Callable[[RenderContext], Any]]] = {
+    "unsubscribe.url": ("Unsubscribe link", _unsubscribe_url),
+    "customer.cockpit_url": ("Customer cockpit link", _cockpit_url),
+    "voucher.qr_url": ("QR code image URL", _code_asset("qr")),
+    "voucher.barcode_url": ("Barcode image URL", _code_asset("barcode")),
+}
+
 METADATA_PREFIX = "customer.metadata."
 _METADATA_KEY = re.compile(r"[A-Za-z0-9_\-]{1,100}")
 
@@ -99,6 +147,7 @@ def known_variables() -> dict[str, str]:
     """Name → label of every variable a template may use (metadata keys as one pattern)."""
     labels = {name: label for name, (label, _) in CUSTOMER_VARIABLES.items()}
     labels.update(MESSAGE_VARIABLES)
+    labels.update({name: label for name, (label, _) in DERIVED_VARIABLES.items()})
     labels[METADATA_PREFIX + "<key>"] = "Customer metadata value"
     return labels
 
@@ -106,6 +155,8 @@ def known_variables() -> dict[str, str]:
 def _resolver(name: str) -> Callable[[RenderContext], Any] | None:
     if name in CUSTOMER_VARIABLES:
         return CUSTOMER_VARIABLES[name][1]
+    if name in DERIVED_VARIABLES:
+        return DERIVED_VARIABLES[name][1]
     if name in MESSAGE_VARIABLES:
         return _message_value(name)
     if name.startswith(METADATA_PREFIX) and _METADATA_KEY.fullmatch(name.removeprefix(METADATA_PREFIX)):

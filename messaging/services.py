@@ -335,11 +335,17 @@ def enqueue_delivery(project_id: int, channel: str, message_ids: Sequence[int]) 
     sweep hands over any queued for more than a minute.
     """
     from config.celery import app
+    from messaging.fairness import fair_push
 
     task_name = get_channel(channel).task_name
+    batches = [
+        list(message_ids[start : start + DELIVERY_BATCH])
+        for start in range(0, len(message_ids), DELIVERY_BATCH)
+    ]
+    # Each task takes the next batch round robin across projects (messaging.fairness).
+    fair_push(project_id, channel, batches)
     sent = 0
-    for start in range(0, len(message_ids), DELIVERY_BATCH):
-        batch = list(message_ids[start : start + DELIVERY_BATCH])
+    for start, batch in zip(range(0, len(message_ids), DELIVERY_BATCH), batches, strict=True):
         try:
             app.send_task(task_name, args=[project_id, channel, batch], retry=False)
         except Exception:  # the broker being down must not undo work that already committed

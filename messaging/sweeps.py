@@ -6,6 +6,8 @@
 - Orphans: a message `queued` for over a minute was never handed over (the broker was down at
   commit, or the task was lost); it is handed over again.
 
+- Held too long: a message held by the project's message limit for more than 7 days fails.
+
 Only messages of open streams are touched: a paused stream's messages wait for its resume.
 Each sweep moves at most `SWEEP_LIMIT` rows per statement and loops within a time budget.
 """
@@ -20,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from messaging.channels import CHANNEL_CLASSES, get_channel
+from messaging.limits import held_messages_expire
 from messaging.services import enqueue_delivery
 
 SWEEP_LIMIT = 5000
@@ -79,6 +82,7 @@ def messages_sweep() -> dict[str, int]:
         "due_retries": _sweep(DUE_RETRIES, {"now": now}, deadline),
         "orphans": _sweep(ORPHANS, {"now": now, "before": now - ORPHAN_AFTER}, deadline),
         "stale_claims": 0,
+        "expired_held": held_messages_expire(now=now, limit=SWEEP_LIMIT),
     }
     for channel_name in CHANNEL_CLASSES:
         stale_after = timedelta(seconds=2 * get_channel(channel_name).timeout)

@@ -3,14 +3,10 @@
 from celery import shared_task
 
 from messaging import delivery, sweeps
-from tenancy.models import Project
 
 
 def _deliver(project_id: int, channel: str, message_ids: list[int]) -> dict[str, int]:
-    project = Project.objects.filter(pk=project_id).first()
-    if project is None:  # deleted meanwhile, messages with it
-        return {}
-    report = delivery.messages_deliver(project=project, channel=channel, message_ids=message_ids)
+    report = delivery.messages_deliver_turn(project_id=project_id, channel=channel, message_ids=message_ids)
     return vars(report)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 
 from segments.filters import FilterError, compile_filter
+from segments.filters.campaign_fields import GIFT_METRICS, REDEMPTION_METRICS
 from segments.filters.fields import COLUMNS
 from segments.filters.words import OPERATOR_WORDS
 from segments.models import Segment
@@ -20,7 +21,17 @@ FIELD_CHOICES = [
     *[(path, path) for path in COLUMNS],
     ("metadata.", "metadata.<key>"),
     ("events.", "events.<name>.count"),
+    *[(f"summary.redemptions.{m}", f"summary.redemptions.{m}") for m in REDEMPTION_METRICS + GIFT_METRICS],
+    ("loyalty_points.", "loyalty_points.campaigns.<program>.points"),
+    ("loyalty_tier.", "loyalty_tier.campaigns.<program>.tier"),
 ]
+# Families whose key (a metadata key, an event name, a loyalty program) goes into the path.
+PATH_OF_FAMILY = {
+    "metadata.": "metadata.{}",
+    "events.": "events.{}.count",
+    "loyalty_points.": "loyalty_points.campaigns.{}.points",
+    "loyalty_tier.": "loyalty_tier.campaigns.{}.tier",
+}
 OPERATOR_CHOICES = [
     ("", "—"),
     *[(operator, f"{words.replace('{}', 'N')} ({operator})") for operator, words in OPERATOR_WORDS.items()],
@@ -60,7 +71,7 @@ class SegmentForm(forms.Form):
                 choices=FIELD_CHOICES, required=False, label="Field"
             )
             self.fields[f"key_{index}"] = forms.CharField(
-                required=False, max_length=100, label="Key or event"
+                required=False, max_length=255, label="Key, event or program"
             )
             self.fields[f"operator_{index}"] = forms.ChoiceField(
                 choices=OPERATOR_CHOICES, required=False, label="Operator"
@@ -83,13 +94,7 @@ class SegmentForm(forms.Form):
             if not operator:
                 self.add_error(f"operator_{index}", "Pick an operator for this field.")
                 continue
-            path = (
-                f"metadata.{key}"
-                if field == "metadata."
-                else f"events.{key}.count"
-                if field == "events."
-                else field
-            )
+            path = PATH_OF_FAMILY[field].format(key) if field in PATH_OF_FAMILY else field
             condition = {"conditions": {operator: _parse_value(data.get(f"value_{index}") or "")}}
             if path in group:
                 group.setdefault("groups", []).append({path: condition})

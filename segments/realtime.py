@@ -28,8 +28,12 @@ from tenancy.models import Project
 
 logger = logging.getLogger(__name__)
 
-# Everything that can change what a filter sees about a customer. Events of apps built in parallel
-# (redemptions, loyalty) are listed by their Voucherify names; a type nobody publishes costs nothing.
+# Everything that can change what a filter sees about a customer: the profile, orders and custom
+# events (customers), redemptions and their rollbacks (`summary.redemptions.*`), and every movement of
+# loyalty points or tiers (`loyalty_points.*`, `loyalty_tier.*`). Publications are left out on
+# purpose: distributions publish codes to many customers at once, and a handler on them would make
+# every one of those events wait for a dispatch. So a member joins a filter on a program's points when
+# their points or tier first move (joining a program with tiers publishes `tier.joined`).
 CUSTOMER_CHANGING_EVENTS = [
     "customer.created",
     "customer.updated",
@@ -43,10 +47,13 @@ CUSTOMER_CHANGING_EVENTS = [
     "customer.rewarded.loyalty_points",
     "customer.voucher.loyalty_card.points_added",
     "customer.voucher.loyalty_card.points_expired",
+    "customer.reward_redemptions.completed",
     "customer.loyalty.tier.joined",
     "customer.loyalty.tier.upgraded",
     "customer.loyalty.tier.downgraded",
+    "customer.loyalty.tier.prolonged",
     "customer.loyalty.tier.left",
+    "customer.voucher.gift.balance_added",
 ]
 
 RECHECK_LOCK_SPACE = 0x5E6  # the first key of the re-check's advisory locks (the second: the customer)

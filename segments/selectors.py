@@ -8,6 +8,8 @@ Both read stored membership, which the sync and the real-time re-check keep curr
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.db.models import QuerySet
 
 from customers.models import Customer
@@ -32,6 +34,15 @@ def segment_ids_of_customer(*, project: Project, customer: Customer) -> set[str]
         SegmentMember.objects.for_project(project)
         .filter(customer_id=customer.pk)
         .values_list("segment__public_id", flat=True)
+    )
+
+
+def segment_ids_existing(*, project: Project, segment_ids: Collection[str]) -> set[str]:
+    """Those of `segment_ids` that are segments of the project (for rules naming segments)."""
+    return set(
+        Segment.objects.for_project(project)
+        .filter(public_id__in=list(segment_ids))
+        .values_list("public_id", flat=True)
     )
 
 

@@ -37,6 +37,10 @@ class Project(models.Model):
     message_limit_per_month = models.PositiveIntegerField(null=True, blank=True, default=100)
     api_requests_per_minute = models.PositiveIntegerField(default=2000)
     allow_private_webhook_targets = models.BooleanField(default=False)
+    # The email sender identity; an empty address falls back to settings.DEFAULT_FROM_EMAIL.
+    email_from_name = models.CharField(max_length=100, blank=True, default="")
+    email_from_address = models.EmailField(max_length=254, blank=True, default="")
+    email_reply_to = models.EmailField(max_length=254, blank=True, default="")
     created_at = models.DateTimeField(default=django_timezone.now, editable=False)
 
     class Meta:

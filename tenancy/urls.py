@@ -19,3 +19,6 @@ urlpatterns = [
     path("settings/providers/", provider_views.provider_settings, name="provider_settings"),
     path("settings/providers/<str:kind>/", provider_views.provider_save, name="provider_save"),
 ]
+urlpatterns += [
+    path("settings/message-limits/unlock/", views.message_limit_unlock_request, name="message_limit_unlock"),
+]

@@ -53,7 +53,13 @@ def project_switch(request: HttpRequest) -> HttpResponse:
 def project_settings(request: HttpRequest) -> HttpResponse:
     """Everyone in the project sees the settings; owners and admins get a form."""
     form = ProjectSettingsForm(instance=request.project) if request.membership.can_manage_project else None
-    return render(request, "tenancy/settings.html", {"form": form})
+    from messaging.limits import has_limits, pending_unlock_request
+
+    limits = {
+        "has_limits": has_limits(request.project),
+        "unlock_request": pending_unlock_request(request.project),
+    }
+    return render(request, "tenancy/settings.html", {"form": form, **limits})
 
 
 @membership_required(can_manage_project=True)
@@ -188,3 +194,25 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     if membership.user_id == request.user.pk:
         return redirect("dashboard:home")
     return redirect("dashboard:members")
+
+
+# Message limits: the unlock request -------------------------------------------------------------
+
+
+@membership_required(can_manage_project=True)
+@require_POST
+def message_limit_unlock_request(request: HttpRequest) -> HttpResponse:
+    """Ask the operator to lift the project's message limits (needs the brand details)."""
+    from django.core.exceptions import ValidationError
+
+    from messaging.limits import unlock_request_create
+
+    try:
+        unlock_request_create(
+            project=request.project, requested_by=request.user, message=request.POST.get("message", "")[:2000]
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Request sent. We will lift the limits once we have checked your details.")
+    return redirect("dashboard:settings")

@@ -130,6 +130,20 @@ class PromotionInput(StrictSerializer):
 class CampaignFieldsInput(StrictSerializer):
     """The fields a campaign create and update share."""
 
+    # The SDK's request models send every optional field they were not given as null
+    # (`CampaignsCreateRequestBody.from_dict(...).to_dict()`); for these fields, which have no empty
+    # value of their own, null means "not given".
+    NULL_MEANS_NOT_GIVEN = ("type", "join_once", "auto_join", "use_voucher_metadata_schema")
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = {
+                name: value
+                for name, value in data.items()
+                if not (value is None and name in self.NULL_MEANS_NOT_GIVEN)
+            }
+        return super().to_internal_value(data)
+
     description = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=10_000)
     type = StrictChoiceField(choices=Campaign.Type.values, required=False)
     category = StrictCharField(required=False, allow_null=True, max_length=255)

@@ -27,6 +27,7 @@ from campaigns.models import Campaign, CampaignType, Publication, Voucher
 from campaigns.promotions import attach_promotion_tiers
 from campaigns.publications import PublicationRefused, publication_create_for_customer_fields
 from campaigns.representation import (
+    attach_rule_assignments,
     campaign_object,
     publication_list_item,
     publication_object,
@@ -120,6 +121,7 @@ class CampaignCollectionApi(ProjectApiView):
         campaigns = campaigns.order_by(order, "id" if order == "created_at" else "-id")
         rows, total, _ = page_of(request, campaigns)
         attach_promotion_tiers(project=self.project, campaigns=rows)
+        attach_rule_assignments(project=self.project, campaigns=rows)
         return Response(list_envelope("campaigns", [campaign_object(c) for c in rows], total))
 
 

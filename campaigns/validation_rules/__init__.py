@@ -7,6 +7,7 @@ Public interface (see `evaluator` for how redemptions and distributions build a 
     rules_evaluate(*, project, rules: dict, context, error_message=None) -> RuleOutcome
     check_rules(rules, *, segments_available) -> (stored_rules, logic)     # raises InvalidRules
     register_segment_membership(provider)        # the segments app enables customer.segment
+    register_segment_lookup(lookup)              # ...and names its segments, checked at save
     rules_guarding(*, project, related_object_type, related_object_id) -> [ValidationRule]
     rules_guarding_any(*, project, objects=[(type, id), ...]) -> [(type, ValidationRule)]
       (both in campaigns.validation_rules.selectors: they import models)
@@ -27,6 +28,7 @@ from campaigns.validation_rules.catalogue import (
 from campaigns.validation_rules.evaluator import (
     RuleContext,
     RuleOutcome,
+    register_segment_lookup,
     register_segment_membership,
     rules_evaluate,
     segment_ids_of_customer,
@@ -47,6 +49,7 @@ __all__ = [
     "RuleOutcome",
     "check_rules",
     "parse_logic",
+    "register_segment_lookup",
     "register_segment_membership",
     "rules_evaluate",
     "segment_ids_of_customer",

@@ -58,6 +58,26 @@ def segments_available() -> bool:
     return _segment_membership is not None
 
 
+# Which of some ids are segments of the project: registered by the segments app next to the
+# membership, so a rule naming a segment that is not the project's is refused when saved.
+SegmentLookup = Callable[["Project", Collection[str]], Collection[str]]
+_segment_lookup: SegmentLookup | None = None
+
+
+def register_segment_lookup(lookup: SegmentLookup | None) -> None:
+    """`lookup(project, ids)` returns those of `ids` that are segments of the project."""
+    global _segment_lookup
+    _segment_lookup = lookup
+
+
+def unknown_segment_ids(*, project: Project, segment_ids: Collection[str]) -> list[str]:
+    """The ids among `segment_ids` that are no segment of the project (none without a lookup)."""
+    if _segment_lookup is None or not segment_ids:
+        return []
+    known = set(_segment_lookup(project, segment_ids))
+    return [identifier for identifier in segment_ids if identifier not in known]
+
+
 def segment_ids_of_customer(*, project: Project, customer: Customer | None) -> frozenset[str]:
     """The segments `customer` is in, by the registered provider (empty without one or a customer)."""
     if customer is None or _segment_membership is None:

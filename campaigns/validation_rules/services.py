@@ -12,14 +12,33 @@ from django.utils import timezone
 from campaigns.models import Campaign, PromotionTier, ValidationRule, ValidationRuleAssignment
 from campaigns.services import CampaignRefused
 from campaigns.validation_rules.catalogue import InvalidRules, check_rules
-from campaigns.validation_rules.evaluator import segments_available
+from campaigns.validation_rules.evaluator import segments_available, unknown_segment_ids
 from tenancy.ids import new_public_id
 from tenancy.models import Project
 
 _SIMPLE = ("name", "bundle_rules", "applicable_to", "type", "context_type")
 
 
-def _columns(fields: Mapping[str, Any]) -> dict[str, Any]:
+def _segments_named(rules: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Rule number → the segment ids a `customer.segment` rule names (rules already checked)."""
+    named: dict[str, list[str]] = {}
+    for number, rule in rules.items():
+        if number != "logic" and rule.get("name") == "customer.segment":
+            values = [v for vs in (rule.get("conditions") or {}).values() for v in vs]
+            named[number] = list(dict.fromkeys(values))
+    return named
+
+
+def _refuse_unknown_segments(project: Project, rules: Mapping[str, Any]) -> None:
+    for number, segment_ids in _segments_named(rules).items():
+        unknown = unknown_segment_ids(project=project, segment_ids=segment_ids)
+        if unknown:
+            raise CampaignRefused(
+                "invalid_validation_rules", f"Rule {number} (customer.segment): no segment {unknown[0]}"
+            )
+
+
+def _columns(fields: Mapping[str, Any], *, project: Project) -> dict[str, Any]:
     values = {name: fields[name] for name in _SIMPLE if name in fields}
     if "bundle_rules" in values and values["bundle_rules"] is None:
         values["bundle_rules"] = {}
@@ -32,6 +51,7 @@ def _columns(fields: Mapping[str, Any]) -> dict[str, Any]:
             )
         except InvalidRules as error:
             raise CampaignRefused("invalid_validation_rules", str(error)) from None
+        _refuse_unknown_segments(project, values["rules"])
     return values
 
 
@@ -43,7 +63,7 @@ def _duplicate(name: str) -> CampaignRefused:
 
 def validation_rule_create(*, project: Project, fields: Mapping[str, Any]) -> ValidationRule:
     """A rule set from request fields (validated in shape by the API layer; rules checked here)."""
-    values = _columns(fields)
+    values = _columns(fields, project=project)
     values.setdefault("rules", {})
     values.setdefault("logic", "")
     try:
@@ -59,7 +79,7 @@ def validation_rule_update(
     *, project: Project, rule: ValidationRule, fields: Mapping[str, Any]
 ) -> ValidationRule:
     """Change the fields given; `rules` given replaces the whole rule set."""
-    values = _columns(fields)
+    values = _columns(fields, project=project)
     try:
         with transaction.atomic():
             locked = ValidationRule.objects.for_project(project).select_for_update().get(pk=rule.pk)

@@ -13,6 +13,7 @@ CHANNEL_CLASSES: dict[str, str] = {
     "sms": "messaging.channels.sms.SmsChannel",
     "mailchimp": "messaging.channels.mailchimp.MailchimpChannel",
     "braze": "messaging.channels.braze.BrazeChannel",
+    "email": "messaging.channels.email.EmailChannel",
 }
 
 

@@ -113,13 +113,6 @@ def _event_count(match: re.Match, options: Mapping[str, Any], context: Context) 
     return Field(target, COUNT_OPERATORS, is_time_dependent=window is not None)
 
 
-def _not_available(what: str) -> FieldBuilder:
-    def refuse(match: re.Match, options: Mapping[str, Any], context: Context) -> Field:
-        raise FilterError(f"{what} cannot be filtered on yet in this installation", field=match.group(0))
-
-    return refuse
-
-
 _patterns: list[tuple[re.Pattern, FieldBuilder, frozenset[str]]] = []
 
 
@@ -133,19 +126,26 @@ def register_field_pattern(pattern: str, builder: FieldBuilder, *, options: set[
 register_field_pattern(r"^metadata\.(?P<path>.+)$", _metadata)
 register_field_pattern(r"^events\.(?P<name>.+)\.count$", _event_count, options={"window_days"})
 
-# --- EXTENSION POINTS ----------------------------------------------------------------------------
-# Families whose data lives in apps built in parallel. Until those apps register a builder (same
-# pattern, in their AppConfig.ready()), a filter naming them is refused at save time with a clear
-# error instead of matching nobody. A builder returns `Field(Target(Kind.NUMBER, <expression
-# correlated on OuterRef("pk") and OuterRef("project")>), NUMBER_OPERATORS)`.
-#  - redemptions (campaigns): summary.redemptions.total_redeemed / total_failed / ...
-#  - loyalty (campaigns): loyalty_points.campaigns.<campaign name>.points, and the loyalty tier
-#    (loyalty_tier.campaigns.<campaign name>.tier, a STRING of tier ids).
-register_field_pattern(r"^summary\.redemptions\.(?P<metric>\w+)$", _not_available("Redemption summaries"))
+# --- Campaign data (redemptions, loyalty) ----------------------------------------------------------
+# Builders for further families are added the same way, from another app's AppConfig.ready(): a
+# builder returns `Field(Target(kind, <expression correlated on OuterRef("pk") and
+# OuterRef("project")>), operators)`.
+
+
+def _campaign_field(name: str) -> FieldBuilder:
+    def build(match: re.Match, options: Mapping[str, Any], context: Context) -> Field:
+        from segments.filters import campaign_fields
+
+        return getattr(campaign_fields, name)(match, options, context)
+
+    return build
+
+
+register_field_pattern(r"^summary\.redemptions\.(?P<metric>[\w.]+)$", _campaign_field("redemption_summary"))
 register_field_pattern(
-    r"^loyalty_points\.campaigns\.(?P<campaign>.+)\.points$", _not_available("Loyalty points")
+    r"^loyalty_points\.campaigns\.(?P<campaign>.+)\.points$", _campaign_field("loyalty_points")
 )
-register_field_pattern(r"^loyalty_tier\.campaigns\.(?P<campaign>.+)\.tier$", _not_available("Loyalty tiers"))
+register_field_pattern(r"^loyalty_tier\.campaigns\.(?P<campaign>.+)\.tier$", _campaign_field("loyalty_tier"))
 
 
 def resolve(path: str, options: Mapping[str, Any], context: Context) -> Field:
@@ -172,4 +172,13 @@ def resolve(path: str, options: Mapping[str, Any], context: Context) -> Field:
 
 def known_fields() -> list[str]:
     """For the dashboard's filter builder: the fixed fields and the families' patterns."""
-    return [*COLUMNS, "metadata.<key>", "events.<name>.count"]
+    from segments.filters.campaign_fields import GIFT_METRICS, REDEMPTION_METRICS
+
+    return [
+        *COLUMNS,
+        *(f"summary.redemptions.{metric}" for metric in REDEMPTION_METRICS + GIFT_METRICS),
+        "metadata.<key>",
+        "events.<name>.count",
+        "loyalty_points.campaigns.<campaign>.points",
+        "loyalty_tier.campaigns.<campaign>.tier",
+    ]

@@ -17,6 +17,8 @@ CUSTOMER_OPERATIONS = {
     ("/v1/customers/bulk/async", "post"): "import_customers_bulk",
     ("/v1/async-actions/{identifier}", "get"): "get_async_action",
     ("/v1/customers/{identifier}/segments", "get"): "list_customer_segments",
+    ("/v1/customers/{identifier}/consents", "get"): "get_customer_consents",
+    ("/v1/customers/{identifier}/consents", "put"): "update_customer_consents",
 }
 
 

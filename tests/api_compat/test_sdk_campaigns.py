@@ -6,6 +6,8 @@ required `code_config`, enums such as publication `channel` = "API") are the com
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import voucherify
 from voucherify.exceptions import BadRequestException, NotFoundException
@@ -247,3 +249,56 @@ def test_sdk_publishes_codes_and_lists_publications(campaigns, publications, vou
     assert all(p.channel == "API" and p.result == "SUCCESS" for p in listed.publications)
     held = vouchers.list_vouchers(customer="sdk-customer")
     assert [v.code for v in held.vouchers] == [single.voucher.code]
+
+
+def test_sdk_request_built_by_from_dict_sends_nulls_for_what_it_was_not_given(campaigns):
+    """`from_dict` sets every optional field, so the request carries `"join_once": null` and the
+    like: null means "not given", and the campaign gets the defaults."""
+    from campaigns.validation_rules.services import validation_rule_create
+    from tenancy.models import Project
+
+    project = Project.objects.get(slug="sdk-campaigns")
+    rule = validation_rule_create(
+        project=project,
+        fields={
+            "name": "Over 10",
+            "rules": {"1": {"name": "order.amount", "conditions": {"$more_than": [1000]}}},
+        },
+    )
+    body = CampaignsCreateRequestBody.from_dict(
+        {
+            "name": "From a dict",
+            "campaign_type": "DISCOUNT_COUPONS",
+            "vouchers_count": 2,
+            "validation_rules": [rule.public_id],
+            "voucher": {"type": "DISCOUNT_VOUCHER", "discount": {"type": "PERCENT", "percent_off": 5}},
+        }
+    )
+    sent = body.to_dict()
+    assert (sent["join_once"], sent["auto_join"], sent["use_voucher_metadata_schema"], sent["type"]) == (
+        None,
+        None,
+        None,
+        None,
+    )
+
+    created = campaigns.create_campaign(body)
+
+    assert isinstance(created, CampaignsCreateResponseBody)
+    assert (created.join_once, created.auto_join, created.use_voucher_metadata_schema) == (
+        False,
+        False,
+        False,
+    )
+    assert created.type == "AUTO_UPDATE"
+    assert created.vouchers_count == 2
+    assignments = created.validation_rules_assignments
+    assert (assignments.total, [a.rule_id for a in assignments.data]) == (1, [rule.public_id])
+    assert assignments.data[0].related_object_id == created.id
+    assert assignments.data[0].related_object_type == "campaign"
+
+    # The SDK's list items do not model the assignments; the list body carries them all the same.
+    raw = json.loads(campaigns.list_campaigns_without_preload_content(limit=10).data)
+    assert [c["validation_rules_assignments"]["total"] for c in raw["campaigns"]] == [1]
+    fetched = campaigns.get_campaign(created.id)
+    assert fetched.validation_rules_assignments.data[0].id == assignments.data[0].id

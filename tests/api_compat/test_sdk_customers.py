@@ -30,6 +30,7 @@ from voucherify.models import (
 
 from campaigns.models import Redemption
 from customers.models import Customer
+from messaging.cockpit import cockpit_token_read
 from tenancy.models import Project
 
 REQUEST_ID = re.compile(r"^v-[0-9a-f]{18}$")
@@ -122,7 +123,8 @@ def test_sdk_creates_a_customer_and_parses_the_typed_response(sdk, demo_project)
     assert customer.system_metadata == {}
     assert customer.created_at.tzinfo is not None
     assert customer.updated_at is None
-    assert customer.assets.cockpit_url.endswith(f"/cockpit/{customer.id}")
+    token = customer.assets.cockpit_url.rsplit("/c/", 1)[1]
+    assert cockpit_token_read(token)["c"] == Customer.objects.get(public_id=customer.id).pk
     assert_zero_summary(customer)
     stored = Customer.objects.for_project(demo_project).get(public_id=customer.id)
     # Voucherify's wire format keeps milliseconds.

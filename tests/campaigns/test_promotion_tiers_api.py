@@ -291,7 +291,9 @@ def test_listing_campaigns_loads_promotion_tiers_in_a_fixed_number_of_queries(
     )
     make_campaign(project, name="Codes")
 
-    with django_assert_num_queries(5):  # api key, page (+1 probe), total, tiers with campaigns, assignments
+    with django_assert_num_queries(
+        6
+    ):  # api key, page (+1 probe), total, tiers with campaigns, tier and campaign assignments
         body = api.get("/v1/campaigns?limit=2&order=created_at").json()
 
     assert [len(c["promotion"]["tiers"]) for c in body["campaigns"]] == [2, 2]

@@ -317,8 +317,11 @@ def test_renaming_onto_another_rules_name_is_refused(api):
     assert_error(response, 409, "duplicate_found")
 
 
-def test_segment_rules_are_accepted_once_segments_register_their_membership(api):
-    body = {"name": "VIPs", "rules": {"1": {"name": "customer.segment", "conditions": {"$in": ["seg_vip"]}}}}
+def test_segment_rules_are_accepted_once_segments_register_their_membership(api, project):
+    from segments.services import segment_create
+
+    vip = segment_create(project=project, name="VIPs", type="static").public_id
+    body = {"name": "VIPs", "rules": {"1": {"name": "customer.segment", "conditions": {"$in": [vip]}}}}
 
     with segment_membership(lambda project, customer: set()):
         response = api.post("/v1/validation-rules", body, format="json")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-
 from eventbus.models import DomainEvent
+from messaging.cockpit import cockpit_url_of
 from tenancy.formats import iso
 
 ZERO_SUMMARY = {
@@ -49,7 +48,7 @@ def events_of(project) -> list[tuple[str, str | None]]:
 
 def expected_customer(customer, **overrides: Any) -> dict[str, Any]:
     """The Voucherify customer object for a stored customer (fresh from the database)."""
-    cockpit = f"{settings.SITE_URL}/cockpit/{customer.public_id}"
+    cockpit = cockpit_url_of(customer)
     body = {
         "id": customer.public_id,
         "source_id": customer.source_id,
@@ -66,7 +65,7 @@ def expected_customer(customer, **overrides: Any) -> dict[str, Any]:
         "system_metadata": {},
         "created_at": iso(customer.created_at),
         "updated_at": iso(customer.updated_at),
-        "assets": {"cockpit_url": cockpit, "cockpit_preference_center_url": f"{cockpit}/preferences"},
+        "assets": {"cockpit_url": cockpit, "cockpit_preference_center_url": f"{cockpit}#preferences"},
         "object": "customer",
     }
     body.update(overrides)

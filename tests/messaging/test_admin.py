@@ -13,6 +13,8 @@ CHANGELISTS = [
     "/admin/messaging/messagestream/",
     "/admin/messaging/message/",
     "/admin/messaging/messageattempt/",
+    "/admin/messaging/customerconsent/",
+    "/admin/messaging/messagelimitunlockrequest/",
     "/admin/webhooks_out/webhookendpoint/",
     "/admin/webhooks_out/sandboxdelivery/",
 ]

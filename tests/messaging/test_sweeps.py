@@ -52,7 +52,7 @@ def test_a_message_left_sending_past_twice_the_timeout_is_reclaimed_and_resent_w
 
     counts = messages_sweep()
 
-    assert counts == {"due_retries": 0, "orphans": 0, "stale_claims": 1}
+    assert counts == {"due_retries": 0, "orphans": 0, "stale_claims": 1, "expired_held": 0}
     assert published == [("messaging.tasks.deliver_webhook", [local_project.pk, "webhook", [stale.pk]])]
     assert (reload(stale).state, reload(recent).state) == ("queued", "sending")
     messages_deliver(project=local_project, channel="webhook", message_ids=[stale.pk])
@@ -102,5 +102,5 @@ def test_a_paused_streams_messages_are_left_alone(local_project, stream, templat
     claim_and_die(stale, at=timezone.now() - timedelta(minutes=5))
     message_stream_pause(project=local_project, stream=stream, reason="held")
 
-    assert messages_sweep() == {"due_retries": 0, "orphans": 0, "stale_claims": 0}
+    assert messages_sweep() == {"due_retries": 0, "orphans": 0, "stale_claims": 0, "expired_held": 0}
     assert published == []

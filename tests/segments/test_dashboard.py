@@ -68,6 +68,36 @@ def test_the_new_segment_form_estimates_and_creates(marketer, project, gold):
     }
 
 
+def test_the_form_builds_loyalty_and_redemption_conditions_from_rows(marketer, project, gold):
+    form = {
+        "name": "Loyal redeemers",
+        "type": "auto-update",
+        "junction": "or",
+        "field_0": "loyalty_points.",
+        "key_0": "Demo Rewards",
+        "operator_0": "$more_than_equal",
+        "value_0": "500",
+        "field_1": "loyalty_tier.",
+        "key_1": "Demo Rewards",
+        "operator_1": "$in",
+        "value_1": "ltr_gold, ltr_silver",
+        "field_2": "summary.redemptions.total_redeemed",
+        "operator_2": "$more_than",
+        "value_2": "2",
+        "reentry_cooldown_seconds": "0",
+    }
+
+    response = signed_in(marketer).post("/segments/new/", form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Segment.objects.for_project(project).get(name="Loyal redeemers").filter == {
+        "junction": "or",
+        "loyalty_points.campaigns.Demo Rewards.points": {"conditions": {"$more_than_equal": [500]}},
+        "loyalty_tier.campaigns.Demo Rewards.tier": {"conditions": {"$in": ["ltr_gold", "ltr_silver"]}},
+        "summary.redemptions.total_redeemed": {"conditions": {"$more_than": [2]}},
+    }
+
+
 def test_a_bad_filter_in_the_form_names_the_field_and_creates_nothing(marketer, project, gold):
     with nothing_changes():
         response = signed_in(marketer).post(

@@ -280,18 +280,6 @@ BAD_FILTERS = [
     (only("metadata.level", "$is", [{"a": 1}]), "metadata.level", "$is", "string, number or boolean"),
     (only("metadata.0", "$is", ["x"]), "metadata.0", None, "metadata keys"),
     (
-        only("summary.redemptions.total_redeemed", "$more_than", [1]),
-        "summary.redemptions.total_redeemed",
-        None,
-        "cannot be filtered on yet",
-    ),
-    (
-        only("loyalty_points.campaigns.Club.points", "$more_than", [1]),
-        "loyalty_points.campaigns.Club.points",
-        None,
-        "cannot be filtered on yet",
-    ),
-    (
         {"events.visited.count": {"conditions": {"$is": [1]}, "window_days": 0}},
         "events.visited.count",
         None,

@@ -12,9 +12,12 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from campaigns.models import Campaign, LoyaltyCard, LoyaltyTier, Redemption, Voucher
 from customers.models import Customer
+from segments.filters.campaign_fields import REDEMPTION_METRICS
 from segments.models import Segment
 from segments.realtime import evaluate_customer
+from tenancy.ids import new_public_id
 from tests.segments.support import NOW, make_customer, matching, track
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +44,8 @@ AMOUNTS = [0, 5000, 10000, 25000]
 COUNTS = [0, 1, 3]
 METADATA_VALUES = [MISSING, None, "gold", "silver", "", 5, 7.5, True, False, "5", "2024-01-15"]
 EVENT_AGES = [0.5, 2, 10, 45]
+REDEMPTIONS = [("SUCCESS", "SUCCEEDED"), ("FAILURE", "FAILED"), ("SUCCESS", "ROLLED_BACK")]
+TIERS = {"Silver": "ltr_silver", "Gold": "ltr_gold"}
 
 customers_strategy = st.lists(
     st.fixed_dictionaries(
@@ -56,6 +61,11 @@ customers_strategy = st.lists(
             "level": st.sampled_from(METADATA_VALUES),
             "score": st.sampled_from(METADATA_VALUES),
             "events": st.lists(st.sampled_from(EVENT_AGES), max_size=3),
+            # (result, status) of each redemption; a rolled back one also has its rollback row
+            "redemptions": st.lists(st.sampled_from(REDEMPTIONS), max_size=3),
+            # None: not a member of the program
+            "points": st.sampled_from([None, 0, 50, 500]),
+            "tier": st.sampled_from([None, "Silver", "Gold"]),
         }
     ),
     min_size=1,
@@ -169,7 +179,38 @@ def leaves() -> st.SearchStrategy:
         st.sampled_from(["$is", "$more_than", "$less_than", "$more_than_equal"]),
         st.sampled_from([0, 1, 2]).map(lambda v: [v]),
     )
-    return string_leaf | number_leaf | datetime_leaf | birthday_leaf | metadata_leaf | event_leaf
+    redemption_leaf = st.tuples(
+        st.sampled_from([f"summary.redemptions.{metric}" for metric in REDEMPTION_METRICS]),
+        st.sampled_from(["$is", "$more_than", "$less_than", "$more_than_equal", "$is_not"]),
+        st.sampled_from([0, 1, 2]).map(lambda v: [v]),
+    )
+    points_leaf = st.tuples(
+        st.just("loyalty_points.campaigns.Club.points"),
+        st.sampled_from(
+            ["$is", "$is_not", "$more_than", "$more_than_equal", "$less_than", "$less_than_equal"]
+        ),
+        st.sampled_from([0, 50, 100]).map(lambda v: [v]),
+    ) | st.tuples(
+        st.just("loyalty_points.campaigns.Club.points"),
+        st.sampled_from(["$has_value", "$is_unknown"]),
+        st.just([]),
+    )
+    tier_leaf = st.tuples(
+        st.just("loyalty_tier.campaigns.Club.tier"),
+        st.sampled_from(["$is", "$is_not", "$in", "$not_in", "$has_value", "$is_unknown"]),
+        st.sampled_from(sorted(TIERS.values())).map(lambda v: [v]),
+    )
+    return (
+        string_leaf
+        | number_leaf
+        | datetime_leaf
+        | birthday_leaf
+        | metadata_leaf
+        | event_leaf
+        | redemption_leaf
+        | points_leaf
+        | tier_leaf
+    )
 
 
 def groups() -> st.SearchStrategy:
@@ -196,6 +237,8 @@ def to_json(node) -> dict:
         path, spec = field.split("@")[0], {"conditions": {operator: value}}
         if "@" in field:
             spec["window_days"] = int(field.split("@")[1])
+        if operator in ("$has_value", "$is_unknown"):
+            spec["conditions"][operator] = []
         if path in group:
             group.setdefault("groups", []).append({path: spec})
         else:
@@ -315,7 +358,61 @@ def holds(person: dict, field: str, operator: str, values: list) -> bool:
             "$has_value": lambda: current not in (MISSING, None, ""),
             "$is_unknown": lambda: current in (MISSING, None, ""),
         }[operator]()
+    if field.startswith("summary.redemptions."):
+        current = redemption_count(person["redemptions"], field.split(".")[2])
+        return {
+            "$is": lambda: current == value,
+            "$is_not": lambda: current != value,
+            "$more_than": lambda: current > value,
+            "$more_than_equal": lambda: current >= value,
+            "$less_than": lambda: current < value,
+        }[operator]()
+    if field.startswith("loyalty_points."):
+        current = person["points"]  # None: not a member, so no balance
+        if operator in ("$has_value", "$is_unknown"):
+            return (current is not None) == (operator == "$has_value")
+        if operator == "$is_not":
+            return current != value
+        return (
+            current is not None
+            and {
+                "$is": lambda: current == value,
+                "$more_than": lambda: current > value,
+                "$more_than_equal": lambda: current >= value,
+                "$less_than": lambda: current < value,
+                "$less_than_equal": lambda: current <= value,
+            }[operator]()
+        )
+    if field.startswith("loyalty_tier."):
+        current = tier_of(person)
+        return {
+            "$is": lambda: current == value,
+            "$in": lambda: current in values,
+            "$is_not": lambda: current != value,
+            "$not_in": lambda: current not in values,
+            "$has_value": lambda: current is not None,
+            "$is_unknown": lambda: current is None,
+        }[operator]()
     raise AssertionError(f"no Python evaluation for {field}")
+
+
+def redemption_count(redemptions: list[tuple[str, str]], metric: str) -> int:
+    rolled_back = sum(1 for _, status in redemptions if status == "ROLLED_BACK")
+    return {
+        "total_redeemed": len(redemptions),
+        "total_succeeded": sum(1 for result, _ in redemptions if result == "SUCCESS"),
+        "total_failed": sum(1 for result, _ in redemptions if result == "FAILURE"),
+        "total_rolled_back": rolled_back,
+        "total_rollback_succeeded": rolled_back,
+        "total_rollback_failed": 0,
+    }[metric]
+
+
+def tier_of(person: dict) -> str | None:
+    """The tier id a member holds (a non-member holds none, whatever was drawn)."""
+    if person["points"] is None or person["tier"] is None:
+        return None
+    return TIERS[person["tier"]]
 
 
 def evaluate(node, person: dict) -> bool:
@@ -347,7 +444,65 @@ def create(project, index: int, person: dict) -> Customer:
     )
     for age in person["events"]:
         track(project, customer, "cart", NOW - timedelta(days=age))
+    for result, status in person["redemptions"]:
+        done = Redemption.objects.create(
+            project=project,
+            public_id=new_public_id("r", 24),
+            customer=customer,
+            related_object_type="voucher",
+            result=result,
+            status=status,
+        )
+        if status == "ROLLED_BACK":
+            Redemption.objects.create(
+                project=project,
+                public_id=new_public_id("r", 24),
+                customer=customer,
+                object=Redemption.Object.ROLLBACK,
+                related_object_type="voucher",
+                result="SUCCESS",
+                status="SUCCEEDED",
+                rollback_of=done,
+            )
+    if person["points"] is not None:
+        program, tiers = loyalty_program(project)
+        card = Voucher.objects.create(
+            project=project,
+            public_id=new_public_id("v", 24),
+            code=f"CARD-{index}",
+            campaign=program,
+            type="LOYALTY_CARD",
+            loyalty_points=person["points"],
+            loyalty_balance=person["points"],
+        )
+        LoyaltyCard.objects.create(
+            project=project,
+            campaign=program,
+            customer=customer,
+            voucher=card,
+            tier=tiers[person["tier"]] if person["tier"] else None,
+        )
     return customer
+
+
+def loyalty_program(project) -> tuple[Campaign, dict[str, LoyaltyTier]]:
+    """The example's "Club" program and its tiers (ids fixed, so filters can name them)."""
+    program = Campaign.objects.for_project(project).filter(name="Club").first()
+    if program is None:
+        program = Campaign.objects.create(
+            project=project, public_id=new_public_id("camp", 24), name="Club", campaign_type="LOYALTY_PROGRAM"
+        )
+        for name, (low, high) in {"Silver": (100, 999), "Gold": (1000, None)}.items():
+            LoyaltyTier.objects.create(
+                project=project,
+                public_id=TIERS[name],
+                campaign=program,
+                name=name,
+                points_from=low,
+                points_to=high,
+            )
+    tiers = {tier.name: tier for tier in LoyaltyTier.objects.for_project(project).filter(campaign=program)}
+    return program, tiers
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -180,7 +180,7 @@ def test_a_filter_that_no_longer_compiles_stops_its_sync_and_is_flagged(project,
     segment = segment_create(project=project, name="Gold", type="auto-update", filter=level("gold"))
     # As if the app that registered a field family were removed after the segment was saved.
     Segment.objects.for_project(project).filter(pk=segment.pk).update(
-        filter={"loyalty_points.campaigns.Club.points": {"conditions": {"$more_than": [1]}}}
+        filter={"retired_family.points": {"conditions": {"$more_than": [1]}}}
     )
 
     assert not run(project, segment)

@@ -20,6 +20,14 @@ def test_the_membership_recheck_runs_first_on_customer_events():
         "customer.updated",
         "customer.order.paid",
         "customer.custom_event",
+        "customer.redemption.succeeded",
+        "customer.redemption.rollback.succeeded",
+        "customer.voucher.loyalty_card.points_added",
+        "customer.voucher.loyalty_card.points_expired",
+        "customer.rewarded.loyalty_points",
+        "customer.reward_redemptions.completed",
+        "customer.loyalty.tier.upgraded",
+        "customer.loyalty.tier.downgraded",
     ):
         handlers = handlers_for(event_type)
         assert handlers and handlers[0].name == "segments.realtime.recheck_customer"
@@ -27,3 +35,7 @@ def test_the_membership_recheck_runs_first_on_customer_events():
     assert not any(
         h.name == "segments.realtime.recheck_customer" for h in handlers_for("customer.segment.entered")
     )
+
+
+def test_publications_are_not_re_checked_so_bulk_publishing_needs_no_dispatch():
+    assert not any(h.name.startswith("segments.") for h in handlers_for("customer.publication.succeeded"))

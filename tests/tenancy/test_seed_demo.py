@@ -3,9 +3,10 @@ import io
 import pytest
 from django.core.management import call_command
 
-from campaigns.models import Campaign, Voucher
+from campaigns.models import Campaign, LoyaltyCard, Voucher
 from customers.models import Customer, Order
 from eventbus.models import DomainEvent
+from segments.models import Segment, SegmentMember
 from tenancy.models import ApiKey, Project
 
 
@@ -39,6 +40,25 @@ def test_seed_demo_builds_a_ready_demo_and_a_second_run_only_rotates_the_key():
         "Refer a friend": 20,
     }
     assert counts[3] == 10_740
+    # The segments are synced by the seed itself, no worker needed; Gold club follows the loyalty tier.
+    segments = {s.name: s for s in Segment.objects.for_project(project)}
+    assert sorted(segments) == ["Almost Silver", "Big spenders", "Cart abandoners", "Gold club"]
+    assert {s.status for s in segments.values()} == {Segment.Status.SYNCED}
+    gold_members = set(
+        LoyaltyCard.objects.for_project(project)
+        .filter(tier__name="Gold")
+        .values_list("customer_id", flat=True)
+    )
+    assert gold_members
+    assert (
+        set(
+            SegmentMember.objects.for_project(project)
+            .filter(segment=segments["Gold club"])
+            .values_list("customer_id", flat=True)
+        )
+        == gold_members
+    )
+    assert "Segments: Gold club (" in first
     assert (
         Customer.objects.for_project(project).count(),
         Order.objects.for_project(project).count(),

@@ -20,6 +20,10 @@ from customers.bulk import apply_rows
 from customers.models import Customer, CustomEvent, EventDefinition, Order
 from customers.orders import refresh_orders_summary
 from distributions.demo import seed_distributions
+from eventbus.models import DomainEvent
+from messaging.email.demo import seed_email
+from messaging.providers import seed_providers
+from segments.demo import seed_segments
 from tenancy.ids import new_public_id
 from tenancy.models import ApiKey, Membership, Project, Role
 from tenancy.services import api_key_create, api_key_revoke, project_create, user_get_or_create
@@ -189,6 +193,17 @@ def seed_campaigns(project: Project) -> list[str]:
     return created
 
 
+def complete_backfilled_events(project: Project, *, since) -> int:
+    """The seeded history is a backfill, as if imported: its events are recorded but no trigger,
+    distribution or earning rule reacts to them (segments and loyalty balances are seeded directly).
+    Without this a fresh demo's worker would spend its first minutes replaying thousands of events."""
+    return (
+        DomainEvent.objects.for_project(project)
+        .filter(created_at__gte=since, completed_at__isnull=True)
+        .update(completed_at=timezone.now())
+    )
+
+
 class Command(BaseCommand):
     help = "Create or refresh the demo project and print its login and API keys."
 
@@ -196,6 +211,7 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=3000)
 
     def handle(self, *args, customers, **options):
+        seeding_started = timezone.now()
         with transaction.atomic():
             owner, _ = user_get_or_create(email=DEMO_EMAIL, password=DEMO_PASSWORD)
             owner.set_password(DEMO_PASSWORD)
@@ -225,15 +241,23 @@ class Command(BaseCommand):
         campaigns_created = seed_campaigns(project)
         seed_promotions(project)
         loyalty = seed_loyalty(project)
+        segments = seed_segments(project)
         redemptions = seed_redemptions(project)
+        backfilled = complete_backfilled_events(project, since=seeding_started)
         seed_webhooks(project)
+        seed_providers(project)
+        seed_email(project)
         distributions = seed_distributions(project)
         self.stdout.write(f"Demo project: {project.name} (slug {project.slug})")
         self.stdout.write(f"Customers: {created} created, {updated} updated")
         self.stdout.write(f"History: {orders_created} orders and {events_created} custom events added")
         self.stdout.write(f"Campaigns added: {', '.join(campaigns_created) or 'none'}")
         self.stdout.write(f"Loyalty: {loyalty}")
+        self.stdout.write(
+            "Segments: " + ", ".join(f"{segment.name} ({segment.member_count})" for segment in segments)
+        )
         self.stdout.write(f"Redemptions and referrals: {redemptions}")
+        self.stdout.write(f"Events of the seeded history (no trigger reacts to them): {backfilled}")
         self.stdout.write(f"Distributions: {', '.join(d.name for d in distributions)}")
         self.stdout.write(f"Login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
         self.stdout.write(f"X-App-Id: {api_key.app_id}")
