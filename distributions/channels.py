@@ -94,6 +94,15 @@ def _webhook_content(
     return content, []
 
 
+def _email_content(template: dict[str, Any]) -> dict[str, Any]:
+    """The plain editor's subject and text body as the email channel's content (a design with one
+    text block); a design or custom HTML from the message editor goes through as it is."""
+    if "design" in template or "custom_html" in template or "body" not in template:
+        return template
+    body = str(template.pop("body"))
+    return {**template, "design": {"body": [{"type": "text", "runs": [{"text": body}]}]}}
+
+
 def channels_prepare(*, project: Project, distribution: Distribution) -> list[Problem]:
     """Save a template version for each deliverable channel (in the caller's transaction); returns
     the problems found instead (an unreachable endpoint, a payload naming unknown variables)."""
@@ -105,6 +114,8 @@ def channels_prepare(*, project: Project, distribution: Distribution) -> list[Pr
             continue
         if channel.kind == "webhook":
             content, found = _webhook_content(project, distribution, channel, path)
+        elif channel.kind == "email":
+            content, found = _email_content(dict(channel.template or {})), []
         else:
             content, found = dict(channel.template or {}), []
         if found:

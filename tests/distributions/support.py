@@ -10,8 +10,11 @@ from distributions.models import Distribution, DistributionActivity, Distributio
 from tests.campaigns.support import campaigns_state
 
 WEBHOOK = {"kind": "webhook", "settings": {"url": "https://93.184.216.34/in"}}
-EMAIL = {"kind": "email", "template": {"subject": "Hello {{customer.name}}", "body": "Your code: {{code}}"}}
-SMS = {"kind": "sms", "template": {"body": "Your code: {{code}}"}}
+EMAIL = {
+    "kind": "email",
+    "template": {"subject": "Hello {{customer.name}}", "body": "Your code: {{voucher.code}}"},
+}
+SMS = {"kind": "sms", "template": {"body": "Your code: {{voucher.code}}"}}
 
 
 def manual_publish_codes(customer_id: str, campaign_id: str, **extra: Any) -> dict[str, Any]:
