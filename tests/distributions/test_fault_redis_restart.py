@@ -80,13 +80,15 @@ class Beat:
 
     def __init__(self) -> None:
         self.clock = timezone.now()
+        self.handed_back = Counter()
 
     def tick(self) -> None:
         self.clock += timedelta(minutes=3)
         with time_machine.travel(self.clock, tick=False):
-            messages_sweep()  # messages whose hand-over died with Redis go back to the queue
+            # Messages whose hand-over died with Redis go back to the queue.
+            self.handed_back.update(messages_sweep())
             # A materialisation lost with Redis runs again; a finished send is marked sent.
-            distributions_sweep_sending()
+            self.handed_back["materialise"] += len(distributions_sweep_sending()["materialise"])
 
     def until(self, predicate, *, timeout: float, what: str) -> None:
         """Tick, then give the worker a few seconds to get there, until `predicate` holds."""
@@ -139,6 +141,8 @@ def test_restarting_redis_mid_send_loses_no_message_and_never_publishes_a_code_t
     beat.until(lambda: sent_count(local_project) == TOTAL, timeout=180, what="every message sent")
     beat.until(lambda: status_of(distribution) == "sent", timeout=30, what="the distribution marked sent")
 
+    # The restart did lose work: the hand-overs queued in Redis came back only through the sweep.
+    assert beat.handed_back["orphans"] + beat.handed_back["stale_claims"] > 0
     expected = set(messages_of(local_project, distribution).values_list("public_id", flat=True))
     keys = Counter(request.headers["webhook-id"] for request in receiver.requests)
     assert len(expected) == TOTAL
