@@ -6,13 +6,16 @@ worker would); tests/distributions/test_end_to_end.py does the same across a rea
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from campaigns.loyalty.ledger import balance_update
-from campaigns.models import Publication
+from campaigns.loyalty.tiers import settle_due_tiers
+from campaigns.models import Publication, Redemption
+from campaigns.redemptions import redemption_rollback
 from campaigns.validation_rules.services import validation_rule_create
 from customers.models import Customer
 from customers.orders import order_upsert
@@ -226,6 +229,43 @@ def test_redeeming_and_rolling_back_fire_their_triggers(api, local_project, ada,
     fired_for(local_project, rolled_back, "customer.redemption.rollback.succeeded")
 
 
+def test_a_redemption_rolled_back_fires_only_for_the_selected_campaign(api, local_project, ada, endpoint):
+    summer = make_campaign(local_project, name="Summer", codes_count=1)
+    make_campaign(local_project, name="Winter", codes_count=1)
+    codes = {
+        name: api.post(
+            "/v1/publications", {"customer": {"source_id": "ada"}, "campaign": {"name": name}}, format="json"
+        ).json()["voucher"]["code"]
+        for name in ("Summer", "Winter")
+    }
+    redemption_ids = {
+        name: redeem(api, code, customer={"source_id": "ada"}, order={"amount": 3000}).json()["redemptions"][
+            0
+        ]["id"]
+        for name, code in codes.items()
+    }
+    dispatch_all(local_project)
+    distribution = live(
+        local_project, "redemption_rolled_back", endpoint, params={"campaign": summer.public_id}
+    )
+    redemptions = Redemption.objects.for_project(local_project)
+
+    redemption_rollback(project=local_project, redemption=redemptions.get(public_id=redemption_ids["Winter"]))
+    dispatch_all(local_project)
+    assert not messages_of(local_project, distribution).exists()
+
+    redemption_rollback(
+        project=local_project,
+        redemption=redemptions.get(public_id=redemption_ids["Summer"]),
+        reason="Returned",
+    )
+    message = fired_for(local_project, distribution, "customer.redemption.rollback.succeeded")
+    assert (message.variables["voucher.code"], message.variables["event.type"]) == (
+        codes["Summer"],
+        "customer.redemption.rollback.succeeded",
+    )
+
+
 def test_gift_credits_added_fire_with_the_credits_and_balance(api, local_project, ada, endpoint):
     cards = make_campaign(local_project, name="Gift cards", campaign_type="GIFT_VOUCHERS", codes_count=1)
     code = api.post(
@@ -285,6 +325,31 @@ def test_loyalty_points_added_and_a_tier_joined_fire_their_triggers(local_projec
     assert (
         tier_message.variables["loyalty.tier"]
         == the_event(local_project, "customer.loyalty.tier.joined").refs["loyalty_tier"]
+    )
+
+
+def test_a_member_keeping_their_tier_into_a_new_period_fires_tier_prolonged(local_project, ada, endpoint):
+    monthly = {
+        "qualification_type": "BALANCE",
+        "qualification_period": "MONTH",
+        "start_date": {"type": "IMMEDIATE"},
+        "expiration_date": {"type": "END_OF_PERIOD"},
+    }
+    program = make_program(local_project, tiers=[("Silver", 100, None)], loyalty_tiers_expiration=monthly)
+    with time_machine.travel(datetime(2026, 1, 10, tzinfo=UTC), tick=False):
+        card = join(local_project, program, customer=ada)
+        balance_update(project=local_project, card_id=card.pk, points=150)
+        dispatch_all(local_project)
+        distribution = live(local_project, "tier_prolonged", endpoint, params={"campaign": program.public_id})
+
+    with time_machine.travel(datetime(2026, 2, 1, 1, 0, tzinfo=UTC), tick=False):
+        settle_due_tiers(project=local_project)  # the end of January: still Silver, for February too
+
+        message = fired_for(local_project, distribution, "customer.loyalty.tier.prolonged")
+
+    assert (
+        message.variables["loyalty.tier"]
+        == the_event(local_project, "customer.loyalty.tier.prolonged").refs["loyalty_tier"]
     )
 
 

