@@ -13,6 +13,11 @@ in a window; a re-sync after 1% of the customers changed (checking that exactly 
 were announced); `customer_recheck` of single customers against 50 auto-update segments; and the
 dashboard's estimated count for the same filter.
 
+Beside them, in the same run and database, the raw operations DESIGN.md's limits name, in plain SQL:
+one scan counting the customers that pass the metadata, summary and event-count conditions
+(`raw_scan_s`), and an `INSERT … SELECT` of every customer as a member of a spare segment, rolled
+back (`raw_insert_members_s`).
+
 With `--loyalty`, a third of the customers also hold a card of a loyalty program ("Bench Rewards",
 cards and balances inserted in SQL) and the filter gains a fourth condition on its points
 (`loyalty_points.campaigns.Bench Rewards.points`, a correlated subquery on the cards).
@@ -77,6 +82,23 @@ WHERE c.project_id = %s
 """
 
 
+RAW_SCAN_SQL = """
+SELECT count(*) FROM customers_customer c
+WHERE c.project_id = %(project)s
+  AND c.metadata->>'club_level' IN ('Gold', 'Platinum')
+  AND c.orders_total_amount > 20000
+  AND (SELECT count(*) FROM customers_customevent e
+       WHERE e.project_id = c.project_id AND e.customer_id = c.id AND e.name = 'cart_abandoned'
+         AND e.created_at >= now() - interval '30 days') > 0
+"""
+
+# Every customer becomes a member of a spare segment; rolled back afterwards.
+RAW_INSERT_SQL = """
+INSERT INTO segments_segmentmember (project_id, segment_id, customer_id, entered_at)
+SELECT c.project_id, %(segment)s, c.id, now() FROM customers_customer c WHERE c.project_id = %(project)s
+"""
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS")
@@ -97,7 +119,7 @@ def main(argv: list[str] | None = None) -> dict:
         from eventbus.cause import INTERNAL
         from eventbus.models import DomainEvent
         from segments import sync
-        from segments.models import SegmentMember, SegmentSyncJob
+        from segments.models import Segment, SegmentMember, SegmentSyncJob
         from segments.realtime import customer_recheck
         from segments.selectors import filter_estimated_count
         from segments.services import segment_create
@@ -131,6 +153,14 @@ def main(argv: list[str] | None = None) -> dict:
                 cursor.execute("VACUUM ANALYZE campaigns_loyaltycard")
             filter.update(LOYALTY_CONDITION)
         results: dict[str, float | int] = {}
+
+        # The raw operations DESIGN.md's limits name, in plain SQL on the same data in the same run.
+        with connection.cursor() as cursor:
+            began = time.perf_counter()
+            cursor.execute(RAW_SCAN_SQL, {"project": project.pk})
+            raw_count = cursor.fetchone()[0]
+            results["raw_scan_s"] = round(time.perf_counter() - began, 2)
+        log(f"raw scan (metadata, summary, event count): {raw_count:,} rows in {results['raw_scan_s']} s")
 
         def run_latest_job(segment) -> float:
             job = SegmentSyncJob.objects.for_project(project).filter(segment=segment).latest("pk")
@@ -181,6 +211,15 @@ def main(argv: list[str] | None = None) -> dict:
                     "summary.orders.total_amount": {"conditions": {"$more_than": [number * 1000]}},
                 },
             )
+        spare = Segment.objects.for_project(project).get(name="Bench 0")
+        with transaction.atomic(), connection.cursor() as cursor:
+            began = time.perf_counter()
+            cursor.execute(RAW_INSERT_SQL, {"segment": spare.pk, "project": project.pk})
+            inserted = cursor.rowcount
+            results["raw_insert_members_s"] = round(time.perf_counter() - began, 2)
+            transaction.set_rollback(True)
+        log(f"raw insert of {inserted:,} segment members: {results['raw_insert_members_s']} s (rolled back)")
+
         sample = list(Customer.objects.for_project(project).order_by("?").values_list("pk", flat=True)[:50])
         timings = []
         for customer_id in sample:
