@@ -43,6 +43,7 @@ from tenancy.api.fields import (
     StrictDictField,
     StrictIntegerField,
     StrictSerializer,
+    validated,
 )
 from tenancy.api.paging import list_envelope, page_of
 from tenancy.api.views import ProjectApiView
@@ -76,12 +77,6 @@ class NotSupported(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value
-
-
-def valid(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> Any:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 # --- Access: everything is looked up inside the project; another project's object is a 404 ----------
@@ -163,7 +158,7 @@ class LoyaltyMemberCollectionApi(ProjectApiView):
     @extend_schema(operation_id="add_member", request=MemberCreateInput, responses=dict)
     def post(self, request: Request, campaign_id: str) -> Response:
         campaign = access_program(self.project, campaign_id)
-        fields = valid(MemberCreateInput, request.data)
+        fields = validated(MemberCreateInput, request.data)
         voucher = None
         if fields.get("voucher"):
             voucher = voucher_by_code(self.project, fields["voucher"])
@@ -258,7 +253,7 @@ class LoyaltyBalanceApi(ProjectApiView):
     def post(self, request: Request, member_id: str, campaign_id: str | None = None) -> Response:
         campaign = access_program(self.project, campaign_id) if campaign_id is not None else None
         card = access_card(self.project, member_id, campaign)
-        fields = valid(BalanceInput, request.data)
+        fields = validated(BalanceInput, request.data)
         try:
             movement = ledger.balance_update(project=self.project, card_id=card.pk, **fields)
         except LoyaltyRefused as error:
@@ -342,7 +337,7 @@ class LoyaltyTierCollectionApi(ProjectApiView):
                 message="Invalid payload",
                 details="The body must be an array of 1 to 100 tiers.",
             )
-        items = valid(TierCreateInput, request.data, many=True)
+        items = validated(TierCreateInput, request.data, many=True)
         try:
             created = tiers.tiers_create(project=self.project, campaign=campaign, items=items)
         except LoyaltyRefused as error:
@@ -403,7 +398,7 @@ class LoyaltyRedemptionApi(ProjectApiView):
     def post(self, request: Request, member_id: str, campaign_id: str | None = None) -> Response:
         campaign = access_program(self.project, campaign_id) if campaign_id is not None else None
         card = access_card(self.project, member_id, campaign)
-        fields = valid(RewardRedemptionInput, request.data)
+        fields = validated(RewardRedemptionInput, request.data)
         reward = access_reward(self.project, fields["reward"]["id"])
         try:
             redemption = rewards.reward_redeem(

@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from campaigns.api.loyalty import NotSupported, access_program, access_reward, refused, valid
+from campaigns.api.loyalty import NotSupported, access_program, access_reward, refused
 from campaigns.api.serializers import DayOfWeekField, ValidityTimeframeInput
 from campaigns.loyalty import earning, rewards
 from campaigns.loyalty.errors import LoyaltyRefused
@@ -28,6 +28,7 @@ from tenancy.api.fields import (
     StrictIntegerField,
     StrictNumberField,
     StrictSerializer,
+    validated,
 )
 from tenancy.api.paging import list_envelope, page_of
 from tenancy.api.views import ProjectApiView
@@ -151,7 +152,7 @@ class EarningRuleCollectionApi(ProjectApiView):
                 message="Invalid payload",
                 details="The body must be an array of 1 to 100 earning rules.",
             )
-        items = [dict(item) for item in valid(EarningRuleCreateInput, request.data, many=True)]
+        items = [dict(item) for item in validated(EarningRuleCreateInput, request.data, many=True)]
         try:
             created = earning.earning_rules_create(project=self.project, campaign=campaign, items=items)
         except LoyaltyRefused as error:
@@ -185,7 +186,7 @@ class EarningRuleItemApi(ProjectApiView):
     def put(self, request: Request, campaign_id: str, rule_id: str) -> Response:
         campaign = access_program(self.project, campaign_id)
         rule = _access_rule(self.project, campaign, rule_id)
-        fields = dict(valid(EarningRuleFieldsInput, request.data))
+        fields = dict(validated(EarningRuleFieldsInput, request.data))
         try:
             rule = earning.earning_rule_update(project=self.project, rule=rule, fields=fields)
         except LoyaltyRefused as error:
@@ -279,7 +280,7 @@ def _reward_fields(fields: dict[str, Any]) -> dict[str, Any]:
 class RewardCollectionApi(ProjectApiView):
     @extend_schema(operation_id="create_reward", request=RewardCreateInput, responses=dict)
     def post(self, request: Request) -> Response:
-        fields = _reward_fields(valid(RewardCreateInput, request.data))
+        fields = _reward_fields(validated(RewardCreateInput, request.data))
         try:
             reward = rewards.reward_create(
                 project=self.project, fields=fields, campaign_lookup=_campaign_lookup(self.project)
@@ -308,7 +309,7 @@ class RewardItemApi(ProjectApiView):
     @extend_schema(operation_id="update_reward", request=RewardInput, responses=dict)
     def put(self, request: Request, reward_id: str) -> Response:
         reward = access_reward(self.project, reward_id)
-        fields = _reward_fields(valid(RewardInput, request.data))
+        fields = _reward_fields(validated(RewardInput, request.data))
         try:
             reward = rewards.reward_update(
                 project=self.project,
@@ -364,7 +365,7 @@ class RewardAssignmentCollectionApi(ProjectApiView):
     @extend_schema(operation_id="create_reward_assignment", request=RewardAssignmentInput, responses=dict)
     def post(self, request: Request, reward_id: str) -> Response:
         reward = access_reward(self.project, reward_id)
-        fields = valid(RewardAssignmentInput, request.data)
+        fields = validated(RewardAssignmentInput, request.data)
         campaign = access_program(self.project, fields["campaign"])
         points = fields["parameters"]["loyalty"]["points"]
         return Response(assignment_object(_assign(self.project, reward, campaign, points)))
@@ -396,7 +397,7 @@ class RewardAssignmentItemApi(ProjectApiView):
     def put(self, request: Request, reward_id: str, assignment_id: str) -> Response:
         reward = access_reward(self.project, reward_id)
         assignment = _access_assignment(self.project, reward, assignment_id)
-        fields = valid(AssignmentUpdateInput, request.data)
+        fields = validated(AssignmentUpdateInput, request.data)
         assignment = rewards.reward_assignment_update(
             project=self.project, assignment=assignment, points=fields["parameters"]["loyalty"]["points"]
         )
@@ -425,7 +426,7 @@ class LoyaltyRewardAssignApi(ProjectApiView):
                 message="Invalid payload",
                 details="The body must be an array of 1 to 100 reward assignments.",
             )
-        items = valid(LoyaltyRewardAssignmentInput, request.data, many=True)
+        items = validated(LoyaltyRewardAssignmentInput, request.data, many=True)
         with transaction.atomic():
             assignments = [
                 _assign(

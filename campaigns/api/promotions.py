@@ -33,6 +33,7 @@ from tenancy.api.fields import (
     StrictDictField,
     StrictIntegerField,
     StrictSerializer,
+    validated,
 )
 from tenancy.api.paging import list_envelope, page_of
 from tenancy.api.views import ProjectApiView
@@ -111,12 +112,6 @@ def campaign_tiers_input(tiers: Any) -> list[dict[str, Any]]:
     return [dict(tier) for tier in serializer.validated_data]
 
 
-def _valid(serializer_class: type[StrictSerializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 def _refused(error: CampaignRefused) -> ApiError:
     if isinstance(error, ValidationRuleMissing):
         return not_found("validation_rule", error.identifier)
@@ -159,7 +154,7 @@ class CampaignTierCollectionApi(ProjectApiView):
     )
     def post(self, request: Request, campaign_id: str) -> Response:
         campaign = _access_campaign(self.project, campaign_id)
-        fields = _valid(PromotionTierFieldsInput, request.data)
+        fields = validated(PromotionTierFieldsInput, request.data)
         try:
             tier = promotion_tier_create(project=self.project, campaign=campaign, fields=fields)
         except CampaignRefused as error:
@@ -215,7 +210,7 @@ class TierItemApi(ProjectApiView):
     @extend_schema(operation_id="update_promotion_tier", request=PromotionTierUpdateInput, responses=dict)
     def put(self, request: Request, tier_id: str) -> Response:
         tier = _access_tier(self.project, tier_id)
-        fields = _valid(PromotionTierUpdateInput, request.data)
+        fields = validated(PromotionTierUpdateInput, request.data)
         try:
             promotion_tier_update(project=self.project, tier=tier, fields=fields)
         except CampaignRefused as error:

@@ -33,6 +33,7 @@ from tenancy.api.fields import (
     StrictIntegerField,
     StrictNumberField,
     StrictSerializer,
+    validated,
 )
 from tenancy.api.paging import list_envelope, page_of
 from tenancy.api.views import ProjectApiView
@@ -140,12 +141,6 @@ def _compact(item: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in item.items() if value is not None}
 
 
-def _valid(serializer_class: type[StrictSerializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 def _refused(error: CampaignRefused) -> ApiError:
     if isinstance(error, RelatedObjectMissing):
         return not_found(error.resource_type, error.identifier)
@@ -192,7 +187,7 @@ class ValidationRuleCollectionApi(ProjectApiView):
         operation_id="create_validation_rules", request=ValidationRuleFieldsInput, responses={200: dict}
     )
     def post(self, request: Request) -> Response:
-        fields = _valid(ValidationRuleFieldsInput, request.data)
+        fields = validated(ValidationRuleFieldsInput, request.data)
         try:
             rule = validation_rule_create(project=self.project, fields=fields)
         except CampaignRefused as error:
@@ -232,7 +227,7 @@ class ValidationRuleItemApi(ProjectApiView):
     @extend_schema(operation_id="update_validation_rule", request=ValidationRuleUpdateInput, responses=dict)
     def put(self, request: Request, identifier: str) -> Response:
         rule = _access_rule(self.project, identifier)
-        fields = _valid(ValidationRuleUpdateInput, request.data)
+        fields = validated(ValidationRuleUpdateInput, request.data)
         try:
             updated = validation_rule_update(project=self.project, rule=rule, fields=fields)
         except CampaignRefused as error:
@@ -289,7 +284,7 @@ class ValidationRuleAssignmentCollectionApi(ProjectApiView):
         force = request.query_params.get("force")
         if force not in (None, "", "true", "false"):
             raise invalid_query_params("Query parameter force must be true or false.")
-        fields = _valid(AssignmentCreateInput, request.data)
+        fields = validated(AssignmentCreateInput, request.data)
         try:
             assignment = validation_rule_assign(
                 project=self.project, rule=rule, force=force == "true", **fields

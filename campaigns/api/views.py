@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -39,6 +39,7 @@ from campaigns.services import CampaignRefused
 from customers.selectors import customer_get
 from customers.services import CustomerNotFound
 from tenancy.api.errors import ApiError, invalid_query_params, not_found
+from tenancy.api.fields import validated
 from tenancy.api.paging import list_envelope, page_of
 from tenancy.api.views import ProjectApiView
 from tenancy.models import Project
@@ -77,19 +78,13 @@ def _voucher_response(project: Project, voucher: Voucher) -> dict[str, Any]:
     return voucher_object(voucher, holder_public_id=holder)
 
 
-def _valid(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> Any:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 # --- Campaigns ---------------------------------------------------------------------------------------
 
 
 class CampaignCollectionApi(ProjectApiView):
     @extend_schema(operation_id="create_campaign", request=CampaignCreateInput, responses={200: dict})
     def post(self, request: Request) -> Response:
-        fields = _valid(CampaignCreateInput, request.data)
+        fields = validated(CampaignCreateInput, request.data)
         try:
             campaign = services.campaign_create(project=self.project, fields=fields)
         except CampaignRefused as error:
@@ -133,7 +128,7 @@ class CampaignItemApi(ProjectApiView):
     @extend_schema(operation_id="update_campaign", request=CampaignUpdateInput, responses=dict)
     def put(self, request: Request, identifier: str) -> Response:
         campaign = _access_campaign(self.project, identifier)
-        fields = _valid(CampaignUpdateInput, request.data)
+        fields = validated(CampaignUpdateInput, request.data)
         try:
             campaign = services.campaign_update(project=self.project, campaign=campaign, fields=fields)
         except CampaignRefused as error:
@@ -183,7 +178,7 @@ class CampaignVouchersCreateApi(ProjectApiView):
             ) from None
         if not 1 <= count <= 5_000_000:
             raise invalid_query_params("Query parameter vouchers_count must be between 1 and 5000000.")
-        fields = _valid(CampaignVoucherCreateInput, request.data or {})
+        fields = validated(CampaignVoucherCreateInput, request.data or {})
         try:
             if count == 1:
                 voucher = services.campaign_add_one_code(
@@ -207,7 +202,7 @@ class CampaignVoucherWithCodeApi(ProjectApiView):
     )
     def post(self, request: Request, identifier: str, code: str) -> Response:
         campaign = _access_campaign(self.project, identifier)
-        fields = _valid(CampaignVoucherCreateInput, request.data or {})
+        fields = validated(CampaignVoucherCreateInput, request.data or {})
         try:
             voucher = services.voucher_create(
                 project=self.project, code=code, campaign=campaign, fields=fields
@@ -233,7 +228,7 @@ class CampaignImportApi(ProjectApiView):
                 message="Invalid payload",
                 details="The body must be a non-empty JSON array of vouchers.",
             )
-        items = _valid(ImportItemInput, request.data, many=True)
+        items = validated(ImportItemInput, request.data, many=True)
         try:
             action_id = services.campaign_import_codes(project=self.project, campaign=campaign, items=items)
         except CampaignRefused as error:
@@ -283,7 +278,7 @@ class VoucherItemApi(ProjectApiView):
 
     @extend_schema(operation_id="create_voucher", request=VoucherCreateInput, responses=dict)
     def post(self, request: Request, code: str) -> Response:
-        fields = dict(_valid(VoucherCreateInput, request.data or {}))
+        fields = dict(validated(VoucherCreateInput, request.data or {}))
         campaign_name = fields.pop("campaign_id", None) or fields.pop("campaign", None)
         fields.pop("campaign", None)
         campaign = _access_campaign(self.project, campaign_name) if campaign_name else None
@@ -376,7 +371,7 @@ class PublicationCollectionApi(ProjectApiView):
     )
     def post(self, request: Request) -> Response:
         join_once = _join_once(request)
-        return _publish(self, dict(_valid(PublicationCreateInput, request.data)), join_once=join_once)
+        return _publish(self, dict(validated(PublicationCreateInput, request.data)), join_once=join_once)
 
     @extend_schema(
         operation_id="list_publications",
@@ -443,4 +438,4 @@ class PublicationCreateByGetApi(ProjectApiView):
                 campaign["count"] = int(campaign["count"])
             except ValueError:
                 raise invalid_query_params("Query parameter campaign[count] must be an integer.") from None
-        return _publish(self, dict(_valid(PublicationCreateInput, fields)), join_once=join_once)
+        return _publish(self, dict(validated(PublicationCreateInput, fields)), join_once=join_once)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,6 +26,7 @@ from distributions.preflight import distribution_preflight
 from distributions.selectors import distribution_get
 from distributions.services import DistributionRefused
 from tenancy.api.errors import ApiError, invalid_query_params, not_found
+from tenancy.api.fields import validated
 from tenancy.api.paging import list_envelope, page_of
 from tenancy.api.views import ProjectApiView
 from tenancy.models import Project
@@ -54,12 +55,6 @@ def _access_distribution(project: Project, public_id: str) -> Distribution:
 
 def _reloaded(project: Project, distribution: Distribution) -> Distribution:
     return _with_channels(Distribution.objects.for_project(project)).get(pk=distribution.pk)
-
-
-def _valid(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> Any:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _datetime_param(name: str, raw: str) -> datetime:
@@ -104,7 +99,7 @@ class DistributionCatalogueApi(ProjectApiView):
 class DistributionCollectionApi(ProjectApiView):
     @extend_schema(operation_id="create_distribution", request=DistributionInput, responses={201: dict})
     def post(self, request: Request) -> Response:
-        fields = _valid(DistributionInput, request.data)
+        fields = validated(DistributionInput, request.data)
         try:
             distribution = services.distribution_create(project=self.project, fields=fields)
         except DistributionRefused as error:
@@ -167,7 +162,7 @@ class DistributionItemApi(ProjectApiView):
     @extend_schema(operation_id="update_distribution", request=DistributionInput, responses=dict)
     def put(self, request: Request, public_id: str) -> Response:
         distribution = _access_distribution(self.project, public_id)
-        fields = _valid(DistributionInput, request.data)
+        fields = validated(DistributionInput, request.data)
         try:
             distribution = services.distribution_update(
                 project=self.project, distribution=distribution, fields=fields
@@ -231,7 +226,7 @@ class DistributionPauseApi(_TransitionApi):
     transition = services.distribution_pause
 
     def arguments(self, request: Request) -> dict[str, Any]:
-        return {"reason": _valid(PauseInput, request.data or {}).get("reason", "")}
+        return {"reason": validated(PauseInput, request.data or {}).get("reason", "")}
 
     @extend_schema(operation_id="pause_distribution", request=PauseInput, responses=dict)
     def post(self, request: Request, public_id: str) -> Response:
@@ -243,7 +238,7 @@ class DistributionResumeApi(_TransitionApi):
 
     def arguments(self, request: Request) -> dict[str, Any]:
         """`{"replay_failed": true}` also sends again what failed for good while it was live."""
-        return {"replay_failed": _valid(ResumeInput, request.data or {}).get("replay_failed", False)}
+        return {"replay_failed": validated(ResumeInput, request.data or {}).get("replay_failed", False)}
 
     @extend_schema(operation_id="resume_distribution", request=ResumeInput, responses=dict)
     def post(self, request: Request, public_id: str) -> Response:

@@ -102,3 +102,11 @@ class StrictSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         if not isinstance(data, dict):
             raise serializers.ValidationError({"non_field_errors": ["must be an object"]})
         return super().to_internal_value(data)
+
+
+def validated(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> Any:
+    """The serializer's validated data; invalid input raises, and the API answers with Voucherify's
+    error body naming every field at fault."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
