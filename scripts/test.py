@@ -12,6 +12,7 @@ Exits with pytest's exit code.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +32,7 @@ def main() -> int:
         signal.signal(signum, signal.default_int_handler)
     var = bootstrap.var_dir()
     env = dict(os.environ, TESTING="1")
+    ensure_chromium()
     try:
         with ExitStack() as stack:  # stops the servers after pytest, in reverse order
             if not env.get("DATABASE_URL"):
@@ -50,6 +52,22 @@ def main() -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's Chromium: install it when missing and we may (root, apt-get).
+
+    Otherwise leave it: the browser tests then fail with a message saying what to install.
+    """
+    if os.environ.get("CHROMIUM_PATH") or shutil.which("chromium"):
+        return
+    if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
+        print("==> No Chromium: the browser tests need Debian's chromium (or CHROMIUM_PATH)", flush=True)
+        return
+    print("==> Installing Chromium from Debian's packages for the browser tests", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=False)
 
 
 def run_pytest(args: list[str], env: dict[str, str]) -> int:
