@@ -9,16 +9,11 @@ back, and `customer.referred` is published only by the insert that won.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
 from django.db import connection
-from django.db.models import Count
 
 from campaigns.models import Campaign, CampaignType, Publication, Referral, Voucher
 from customers.models import Customer, CustomEvent
 from eventbus.services import publish
-from tenancy.formats import iso
 from tenancy.models import Project
 
 REFERRED = "customer.referred"
@@ -147,49 +142,3 @@ def holder_of(*, project: Project, voucher: Voucher) -> int | None:
         .values_list("customer_id", flat=True)
         .first()
     )
-
-
-def referrals_summary(*, project: Project, customer_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """customer pk → `{"referrals": {...}, "referred_customers": n}`, in two queries for any number
-    of customers: Voucherify's `customer.referrals` (as referee) and the referrer's count."""
-    ids = list(customer_ids)
-    summary: dict[int, dict[str, Any]] = {
-        pk: {"referrals": {"total": 0, "campaigns": []}, "referred_customers": 0} for pk in ids
-    }
-    if not ids:
-        return summary
-    rows = (
-        Referral.objects.for_project(project)
-        .filter(referee_id__in=ids)
-        .order_by("created_at", "pk")
-        .values_list(
-            "referee_id",
-            "campaign__public_id",
-            "referrer__public_id",
-            "related_object_type",
-            "related_object_id",
-            "created_at",
-        )
-    )
-    for referee_id, campaign_id, referrer_id, object_type, object_id, created_at in rows:
-        entry = summary[referee_id]["referrals"]
-        entry["total"] += 1
-        entry["campaigns"].append(
-            {
-                "campaign_id": campaign_id or "",
-                "referrer_id": referrer_id or "",
-                "related_object_id": object_id,
-                "related_object_type": object_type,
-                "date": iso(created_at),
-            }
-        )
-    for referrer_id, total in (
-        Referral.objects.for_project(project)
-        .filter(referrer_id__in=ids)
-        .values("referrer_id")
-        .order_by()
-        .annotate(total=Count("id"))
-        .values_list("referrer_id", "total")
-    ):
-        summary[referrer_id]["referred_customers"] = total
-    return summary

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.models import Customer
 from eventbus.services import publish
 from tenancy.ids import new_public_id
 from tenancy.models import Project
+from tenancy.rows import RowShape
 
 # Request fields and the columns they fill; `address` is spread over the address_* columns.
 SCALAR_FIELDS = ("name", "description", "email", "phone", "birthdate", "metadata")
@@ -52,29 +54,73 @@ def customer_upsert(*, project: Project, fields: Mapping[str, Any]) -> tuple[Cus
     Returns the customer and whether it was created.
     """
     values = _column_values(fields)
-    customers = Customer.objects.for_project(project)
     public_id, source_id = fields.get("id"), fields.get("source_id")
-    existing = None
     if public_id:
-        existing = customers.select_for_update().filter(public_id=public_id).first()
+        customers = Customer.objects.for_project(project).select_for_update()
+        existing = customers.filter(public_id=public_id).first()
         if existing is None:
             raise CustomerNotFound(public_id)
     elif source_id:
-        existing = customers.select_for_update().filter(source_id=source_id).first()
-    if existing is None:
-        try:
-            with transaction.atomic():
-                customer = Customer.objects.create(
-                    project=project, public_id=new_public_id("cust", 24), source_id=source_id, **values
-                )
-        except IntegrityError:
-            # A concurrent request created the same source_id first: update that one instead.
-            existing = customers.select_for_update().get(source_id=source_id)
-        else:
-            publish(project, "customer.created", customer=customer)
-            return customer, True
+        existing = _locked_by_source_id(project, source_id)
+        if existing is None:
+            existing, created = _insert_unless_taken(project, source_id, values)
+            if created:
+                publish(project, "customer.created", customer=existing)
+                return existing, True
+    else:
+        customer = Customer.objects.create(project=project, public_id=new_public_id("cust", 24), **values)
+        publish(project, "customer.created", customer=customer)
+        return customer, True
     _update(project, existing, values)
     return existing, False
+
+
+# The upsert by source_id is the integrations' busiest write, so its two statements are written out
+# rather than compiled from querysets on every request.
+
+
+@cache
+def _customer_shape() -> RowShape:
+    return RowShape(Customer, "c")
+
+
+def _locked_by_source_id(project: Project, source_id: str) -> Customer | None:
+    shape = _customer_shape()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {shape.columns} FROM {Customer._meta.db_table} c "  # noqa: S608
+            "WHERE c.project_id = %s AND c.source_id = %s FOR UPDATE",
+            [project.pk, source_id],
+        )
+        row = cursor.fetchone()
+    return None if row is None else shape.load(row)
+
+
+def _insert_unless_taken(
+    project: Project, source_id: str, values: Mapping[str, Any]
+) -> tuple[Customer, bool]:
+    """Insert a customer with `source_id`, or, when a concurrent request inserted one first, wait for
+    that request to commit and return its customer, locked. The flag says which happened."""
+    customer = Customer(project=project, public_id=new_public_id("cust", 24), source_id=source_id, **values)
+    columns, params = _customer_shape().insert_values(customer)
+    placeholders = ", ".join(["%s"] * len(params))
+    with connection.cursor() as cursor:
+        # The conflict target names the partial unique index on (project, source_id).
+        cursor.execute(
+            f"INSERT INTO {Customer._meta.db_table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+            "ON CONFLICT (project_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING id",
+            params,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        winner = _locked_by_source_id(project, source_id)
+        if winner is None:  # deleted again before we could lock it: the source_id is free once more
+            return _insert_unless_taken(project, source_id, values)
+        return winner, False
+    customer.pk = row[0]
+    customer._state.adding = False
+    customer._state.db = connection.alias
+    return customer, True
 
 
 def _update(project: Project, customer: Customer, values: Mapping[str, Any]) -> None:

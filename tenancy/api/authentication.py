@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
+from django.db import connection
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
 from tenancy.models import ApiKey, Project
+from tenancy.rows import RowShape
 
 # Writing last_used_at on every request would turn each read into a write; a minute is precise enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -31,7 +34,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         if not app_id or not token:
             raise exceptions.AuthenticationFailed("Both X-App-Id and X-App-Token headers are required.")
-        api_key = ApiKey.objects.select_related("project").filter(app_id=app_id).first()
+        api_key = _api_key_with_project(app_id)
         if api_key is None or not api_key.matches(token):
             raise exceptions.AuthenticationFailed("Invalid X-App-Id or X-App-Token.")
         if not api_key.is_active:
@@ -44,6 +47,29 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'X-App-Token realm="api"'
+
+
+@cache
+def _key_and_project_shapes() -> tuple[RowShape, RowShape, str]:
+    key, project = RowShape(ApiKey, "k"), RowShape(Project, "p")
+    sql = (
+        f"SELECT {key.columns}, {project.columns} FROM {ApiKey._meta.db_table} k "  # noqa: S608
+        f"JOIN {Project._meta.db_table} p ON p.id = k.project_id WHERE k.app_id = %s"
+    )
+    return key, project, sql
+
+
+def _api_key_with_project(app_id: str) -> ApiKey | None:
+    """The key named by `app_id` with its project, in one statement (every API request runs this)."""
+    key_shape, project_shape, sql = _key_and_project_shapes()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [app_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    api_key = key_shape.load(row)
+    api_key.project = project_shape.load(row, key_shape.width)
+    return api_key
 
 
 class HasProject(permissions.BasePermission):

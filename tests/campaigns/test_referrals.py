@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from voucherify.models import CustomerReferralsCampaignsItem
 
+from campaigns.customer_summaries import customer_summaries
 from campaigns.models import Referral
-from campaigns.referrals import referrals_summary
 from customers.models import Customer
 from eventbus.models import DomainEvent
 from tests.api.support import assert_error
@@ -152,7 +152,7 @@ def test_the_referrals_summary_has_voucherifys_shape(api, project):
     redemption_id = redeem(api, code, customer={"source_id": "bob"}).json()["redemptions"][0]["id"]
     alice, bob = _customer(project, "alice"), _customer(project, "bob")
 
-    summary = referrals_summary(project=project, customer_ids=[alice.pk, bob.pk])
+    summary = customer_summaries(project=project, customer_ids=[alice.pk, bob.pk])
 
     assert summary[alice.pk]["referred_customers"] == 1
     assert summary[alice.pk]["referrals"] == {"total": 0, "campaigns": []}

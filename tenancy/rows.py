@@ -1,0 +1,56 @@
+"""Model instances to and from hand-written SQL, for the few hot paths where compiling a queryset
+costs more than running it (the API key lookup and the customer upsert run on every integration
+request).
+
+A `RowShape` lists a model's concrete columns under a table alias and turns the matching slice of a
+result row back into an instance, applying the same database converters the ORM applies (JSON
+text to objects, for one); `insert_values` prepares an unsaved instance's columns the way the ORM's
+insert would. Everything else keeps using the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+
+class RowShape:
+    def __init__(self, model: type[Model], alias: str) -> None:
+        self.model = model
+        self.fields = list(model._meta.concrete_fields)
+        self.attnames = [field.attname for field in self.fields]
+        quote = connection.ops.quote_name
+        self.columns = ", ".join(f"{quote(alias)}.{quote(field.column)}" for field in self.fields)
+        self._converters = [
+            (index, converters, field.get_col(alias))
+            for index, field in enumerate(self.fields)
+            if (converters := self._converters_of(field, alias))
+        ]
+
+    @staticmethod
+    def _converters_of(field, alias: str) -> list:
+        column = field.get_col(alias)
+        return connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+
+    @property
+    def width(self) -> int:
+        return len(self.fields)
+
+    def insert_values(self, instance: Model) -> tuple[str, list[Any]]:
+        """`(column list, values)` for inserting `instance`, its primary key left to the database."""
+        fields = [field for field in self.fields if not field.primary_key]
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in fields)
+        values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+        return columns, values
+
+    def load(self, row: Sequence[Any], start: int = 0) -> Model:
+        """The instance whose columns are `row[start : start + width]`."""
+        values = list(row[start : start + self.width])
+        for index, converters, column in self._converters:
+            for converter in converters:
+                values[index] = converter(values[index], column, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
