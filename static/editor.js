@@ -1,0 +1,62 @@
+// The message editor's two jobs htmx cannot do: drag-and-drop reordering of blocks, and inserting a
+// variable where the cursor was. Everything else (and reordering by keyboard) is plain form posts.
+(function () {
+  "use strict";
+
+  let lastField = null;
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches("[data-variables]")) lastField = event.target;
+  });
+
+  document.addEventListener("click", function (event) {
+    const item = event.target.closest("[data-insert-variable]");
+    if (!item) return;
+    const field = lastField && document.body.contains(lastField)
+      ? lastField
+      : document.querySelector("#editor-form [data-variables]");
+    if (!field) return;
+    const text = "{{ " + item.dataset.insertVariable + " }}";
+    const start = field.selectionStart ?? field.value.length;
+    const end = field.selectionEnd ?? start;
+    field.value = field.value.slice(0, start) + text + field.value.slice(end);
+    field.focus();
+    field.setSelectionRange(start + text.length, start + text.length);
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    item.closest("details")?.removeAttribute("open");
+  });
+
+  let dragged = null;
+  document.addEventListener("dragstart", function (event) {
+    const block = event.target.closest && event.target.closest("#block-list > .block");
+    if (!block) return;
+    // Dragging from inside a field selects text instead of moving the block.
+    if (event.target.closest("input, textarea, select")) { event.preventDefault(); return; }
+    dragged = block;
+    block.classList.add("is-dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", block.dataset.block);
+  });
+  document.addEventListener("dragover", function (event) {
+    const over = dragged && event.target.closest && event.target.closest("#block-list > .block");
+    if (!over || over === dragged) return;
+    event.preventDefault();
+    document.querySelectorAll(".is-drop-target").forEach((el) => el.classList.remove("is-drop-target"));
+    over.classList.add("is-drop-target");
+  });
+  document.addEventListener("drop", function (event) {
+    const over = dragged && event.target.closest && event.target.closest("#block-list > .block");
+    if (!over || over === dragged) return;
+    event.preventDefault();
+    const blocks = Array.from(over.parentNode.children);
+    const after = blocks.indexOf(dragged) < blocks.indexOf(over);
+    over.parentNode.insertBefore(dragged, after ? over.nextSibling : over);
+    // The posted order of the hidden `block` inputs is the new order; the server renumbers.
+    document.getElementById("reorder-button").click();
+  });
+  document.addEventListener("dragend", function () {
+    document.querySelectorAll(".is-dragging, .is-drop-target").forEach((el) => {
+      el.classList.remove("is-dragging", "is-drop-target");
+    });
+    dragged = null;
+  });
+})();
