@@ -27,13 +27,14 @@
 
   let dragged = null;
   document.addEventListener("dragstart", function (event) {
-    const block = event.target.closest && event.target.closest("#block-list > .block");
+    // Only the handle drags, so text in the block's fields stays selectable with the mouse.
+    const handle = event.target.closest && event.target.closest(".drag-handle");
+    const block = handle && handle.closest("#block-list > .block");
     if (!block) return;
-    // Dragging from inside a field selects text instead of moving the block.
-    if (event.target.closest("input, textarea, select")) { event.preventDefault(); return; }
     dragged = block;
     block.classList.add("is-dragging");
     event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setDragImage(block, 24, 24);
     event.dataTransfer.setData("text/plain", block.dataset.block);
   });
   document.addEventListener("dragover", function (event) {
