@@ -25,6 +25,21 @@
     item.closest("details")?.removeAttribute("open");
   });
 
+  // A section the marketer opened stays open when the block list is drawn again.
+  document.addEventListener("toggle", function (event) {
+    const section = event.target;
+    if (!section.matches || !section.matches("details[data-remember-open]")) return;
+    const state = section.querySelector("[data-open-state]");
+    if (state) state.value = section.open ? "1" : "";
+  }, true);
+
+  // Changes live in the page until Save: say so beside the Save button (the server says it again
+  // whenever it draws the form, and clears it after a save).
+  document.addEventListener("input", function (event) {
+    if (!event.target.closest("#editor-form")) return;
+    document.querySelectorAll("[data-save-state]").forEach((el) => { el.textContent = "Unsaved changes"; });
+  });
+
   let dragged = null;
   document.addEventListener("dragstart", function (event) {
     // Only the handle drags, so text in the block's fields stays selectable with the mouse.

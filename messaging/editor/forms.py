@@ -204,6 +204,7 @@ class EmailState:
     custom_html: str = ""
     design: dict[str, Any] = field(default_factory=dict)
     keys: list[str] = field(default_factory=list)  # the posted block keys, in display order
+    header_open: bool = False  # the marketer opened the header section: it stays open
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
@@ -296,6 +297,7 @@ def email_state_from_post(data: QueryDict) -> EmailState:
         preheader=data.get("preheader", ""),
         mode="html" if data.get("mode") == "html" else "design",
         custom_html=data.get("custom_html", ""),
+        header_open=bool(data.get("header_open")),
     )
     body = []
     for key in data.getlist("block"):

@@ -13,6 +13,7 @@ distribution is a 404; a distribution that started sending refuses edits and say
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.contrib import messages
@@ -173,6 +174,10 @@ def _problem_alert() -> dict[str, str]:
 
 
 def _field_view(spec: forms.FieldSpec, name: str, value: Any, errors: list[str]) -> dict[str, Any]:
+    if spec.widget == "select" and value not in dict(spec.choices):
+        # A value the list does not offer (a metadata variable, say) stays chosen instead of
+        # silently becoming the first option.
+        spec = replace(spec, choices=((str(value), str(value)), *spec.choices))
     return {
         "spec": spec,
         "name": name,
@@ -259,9 +264,15 @@ def _email_views(state: forms.EmailState, problems: dict[str, list[str]]) -> dic
     slots = [(f["name"], f["errors"]) for f in every_field]
     slots += [(f"b{block['key']}", block["errors"]) for block in blocks]
     slots += [(name, by_field.get(name, [])) for name in ("blocks", "mode", "content")]
+    header_open = (
+        bool(state.design.get("header", {}).get("logo"))
+        or state.header_open
+        or any(f["errors"] for scope in ("header", "page", "content") for f in sections[scope])
+    )
     return {
         "top": top,
         "sections": sections,
+        "header_open": header_open,
         "blocks": blocks,
         "error_slots": slots,
         "unplaced": {
@@ -371,6 +382,9 @@ def _respond(
     """The full page; or the workspace with the live parts out of band (after a structural change or a
     save); or only the live parts (preview, lint, errors next to fields) while typing, so the field
     being typed in is never replaced."""
+    context.setdefault(
+        "unsaved", request.method == "POST" and (context.get("alert") or {}).get("level") != "success"
+    )
     if not request.htmx or request.method == "GET":
         return render(request, template, context)
     if structural:

@@ -94,7 +94,8 @@ def test_build_an_email_with_each_block_type_and_see_it_in_the_preview(
     page.locator("#f-b8-linkedin").fill("https://www.linkedin.com/company/acme")
     expect(preview.locator("a[href='https://www.linkedin.com/company/acme']").first).to_be_attached()
 
-    # ... and the header and footer
+    # ... and the header (a folded section) and footer
+    page.get_by_text("Header & background").click()
     page.locator("#f-header-logo").fill("https://example.com/logo.png")
     page.locator("#f-header-logo_alt").fill("Acme logo")
     expect(preview.locator("img[alt='Acme logo']")).to_have_count(1)
@@ -174,8 +175,10 @@ def test_build_an_email_with_each_block_type_and_see_it_in_the_preview(
     screenshot(page, "editor-email-mobile")
 
     # Save stores the design in the order shown
+    expect(page.locator("[data-save-state]")).to_have_text("Unsaved changes")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="Email message saved.")).to_be_visible()
+    expect(page.locator("[data-save-state]")).to_be_empty()
     saved = DistributionChannel.objects.for_project(project).get(distribution=draft, kind="email").template
     assert [block["type"] for block in saved["design"]["body"]] == [
         "divider",

@@ -367,6 +367,52 @@ def test_braze_attributes_preview_the_users_track_call(project, marketer):
     assert "&quot;promo&quot;: &quot;SAMPLE-CODE-1234&quot;" in html
 
 
+def test_mailchimp_merge_fields_preview_the_member_upsert_and_save(project, marketer):
+    distribution = services.distribution_create(
+        project=project,
+        fields={
+            "name": "Codes to Mailchimp",
+            "trigger": {"key": "order_paid"},
+            "action": {"key": "publish_codes"},
+            "channels": [{"kind": "mailchimp"}],
+        },
+    )
+    client = signed_in(marketer)
+    form = {
+        "fields": "CODE = {{ voucher.code }}\nFNAME = {{ customer.first_name }}",
+        "status_if_new": "pending",
+    }
+
+    html = client.post(editor_url(distribution, "mailchimp"), form, **HTMX).content.decode()
+    client.post(editor_url(distribution, "mailchimp"), {**form, "op": "save"}, **HTMX)
+
+    assert "PUT /3.0/lists/(your list)/members/" in html
+    assert (
+        "&quot;CODE&quot;: &quot;SAMPLE-CODE-1234&quot;" in html
+        and "&quot;FNAME&quot;: &quot;Ada&quot;" in html
+    )
+    assert channel(distribution, "mailchimp").template == {
+        "merge_fields": {"CODE": "{{ voucher.code }}", "FNAME": "{{ customer.first_name }}"},
+        "status_if_new": "pending",
+    }
+
+
+def test_a_mailchimp_line_without_a_name_is_named_next_to_the_fields(project, marketer):
+    distribution = services.distribution_create(
+        project=project,
+        fields={"name": "M", "trigger": {"key": "order_paid"}, "action": {"key": "publish_codes"}},
+    )
+
+    with nothing_changes():
+        response = signed_in(marketer).post(
+            editor_url(distribution, "mailchimp"), {"fields": "just text", "op": "save"}, **HTMX
+        )
+
+    assert '<div id="e-fields" class="field-errors"><p class="error">Line 1: write MERGE FIELD = value.' in (
+        response.content.decode()
+    )
+
+
 # --- Who may do what ----------------------------------------------------------------------------------
 
 
