@@ -62,6 +62,16 @@ def test_build_an_email_with_each_block_type_and_see_it_in_the_preview(
     page.get_by_role("radio", name=re.compile("Grace Hopper")).check()
     expect(preview.get_by_text("Hi Grace,")).to_be_visible()
 
+    # ... puts her full name in the subject from the variables menu
+    page.locator("#f-subject").press("End")
+    page.locator("#f-subject").type(" ")
+    page.get_by_text("Insert variable", exact=True).click()
+    page.get_by_role("menuitem", name=re.compile(r"^Customer name customer\.name")).click()
+    expect(page.locator("#f-subject")).to_have_value(
+        "A code for you, {{ customer.first_name | friend }} {{ customer.name }}"
+    )
+    expect(page.locator("#preview-subject")).to_have_text("A code for you, Grace Grace Hopper")
+
     # ... removes the letter's last paragraph
     page.get_by_role("button", name="Remove block 4 (Text)").click()
     expect(page.locator("#block-list > li")).to_have_count(3)

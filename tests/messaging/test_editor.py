@@ -223,6 +223,59 @@ def test_the_saved_design_opens_again_as_it_was(draft, marketer):
     assert 'name="b1-label" value="Shop now"' in html
 
 
+def test_the_flier_replaces_the_content_as_a_starting_point(draft, marketer):
+    response = signed_in(marketer).post(editor_url(draft), {**email_form(), "op": "starter:flier"}, **HTMX)
+
+    html = response.content.decode()
+    assert 'name="subject" value="Spring sale"' in html
+    types = [f'name="b{i}-type" value="{kind}"' for i, kind in enumerate(["text", "image", "text", "image"])]
+    assert all(t in html for t in types)
+    assert 'value="button"' in html and 'value="divider"' in html
+    assert 'id="blocks-heading" tabindex="-1" autofocus' in html
+
+
+def test_an_owner_sets_the_project_sender_with_the_email(draft, owner, project):
+    form = {
+        **email_form(),
+        "from_name": "Acme",
+        "from_address": "news@acme.test",
+        "reply_to": "",
+        "op": "save",
+    }
+
+    signed_in(owner).post(editor_url(draft), form, **HTMX)
+
+    project.refresh_from_db()
+    assert (project.email_from_name, project.email_from_address) == ("Acme", "news@acme.test")
+    assert channel(draft, "email").template["subject"] == form["subject"]
+
+
+def test_a_bad_sender_address_is_named_next_to_it_and_nothing_is_saved(draft, owner, project):
+    form = {**email_form(), "from_name": "Acme", "from_address": "not-an-address", "op": "save"}
+
+    with nothing_changes():
+        response = signed_in(owner).post(editor_url(draft), form, **HTMX)
+
+    assert (
+        '<div id="e-from_address" class="field-errors"><p class="error">&#x27;not-an-address&#x27; is not'
+        in (response.content.decode())
+    )
+    project.refresh_from_db()
+    assert project.email_from_address == ""
+
+
+def test_a_marketer_sees_the_sender_but_cannot_change_it(draft, marketer, project):
+    page = signed_in(marketer).get(editor_url(draft)).content.decode()
+    signed_in(marketer).post(
+        editor_url(draft), {**email_form(), "from_address": "x@evil.test", "op": "save"}, **HTMX
+    )
+
+    assert 'name="from_address"' not in page
+    assert "Only the project's owners and admins change the sender." in page
+    project.refresh_from_db()
+    assert project.email_from_address == ""
+
+
 def test_the_lint_is_shown_beside_the_preview(draft, marketer):
     response = signed_in(marketer).post(editor_url(draft), email_form(), **HTMX)
 
