@@ -13,6 +13,7 @@ distribution is a 404; a distribution that started sending refuses edits and say
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -33,7 +34,7 @@ from distributions.models import Distribution, DistributionChannel, Distribution
 from distributions.services import DistributionRefused
 from messaging.editor import forms, previews
 from messaging.editor.services import distribution_channel_template_save
-from messaging.email.design import ALIGNMENTS, SOCIAL_NETWORKS
+from messaging.email.design import ALIGNMENTS, SOCIAL_NETWORKS, normalise_design
 from messaging.email.starters import starter
 from messaging.rendering import known_variables
 from tenancy.access import access_distribution, membership_required
@@ -208,8 +209,6 @@ def _section_value(scope: str, name: str, raw: dict[str, Any], normalised: dict[
 
 def _email_views(state: forms.EmailState, problems: dict[str, list[str]]) -> dict[str, Any]:
     """What the template renders: the fixed sections and the blocks, each field with its value and errors."""
-    from messaging.email.design import normalise_design
-
     normalised, _ = normalise_design(state.design)
     by_field = forms.email_field_problems(state, problems)
     sections = {
@@ -293,75 +292,93 @@ def _sender_form(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+def _email_change(
+    state: forms.EmailState, operation: str, context: dict[str, Any]
+) -> tuple[forms.EmailState, dict[str, list[str]], tuple[int, str] | None]:
+    """Apply the clicked button to the posted state: (the new state, problems, what to focus)."""
+    problems: dict[str, list[str]] = {}
+    wants_html = (state.mode == "html" and operation != "mode:design") or operation == "mode:html"
+    if wants_html and not context["custom_html_allowed"]:
+        state.mode = "design"
+        return state, {"mode": [_custom_html_refusal(context)]}, None
+    if operation.startswith("starter:"):
+        name = operation.partition(":")[2]
+        if name in ("simple", "flier"):
+            return forms.email_state_from_template(starter(name)), problems, (-1, "heading")
+        return state, problems, None
+    if operation == "reorder":
+        state.renumber()
+        return state, problems, None
+    if operation == "mode:design" and not state.blocks:
+        # Custom HTML does not turn into blocks: back in the designer, start from the simple letter.
+        state.design = starter("simple")["design"]
+        state.renumber()
+    if not operation or operation in ("preview", "save"):
+        return state, problems, None
+    try:
+        position = forms.apply_operation(state, operation)
+    except forms.OperationInvalid as error:
+        return state, {"blocks": [str(error)]}, None
+    if position is None:
+        return state, problems, None
+    verb = operation.partition(":")[0]
+    return state, problems, (position, {"add": "field", "up": "up", "down": "down"}.get(verb, "heading"))
+
+
+def _posted_sender(request: HttpRequest, context: dict[str, Any]) -> dict[str, str] | None:
+    """The sender fields when an owner or admin changed them (None: the project's stay as they are)."""
+    if not context["sender"]["can_manage"] or "from_address" not in request.POST:
+        return None
+    posted = {name: request.POST.get(name, "").strip() for name in ("from_name", "from_address", "reply_to")}
+    context["sender"].update(posted)
+    project = request.project
+    current = {
+        "from_name": project.email_from_name,
+        "from_address": project.email_from_address,
+        "reply_to": project.email_reply_to,
+    }
+    # Nothing typed keeps the server's default address; unchanged fields need no event.
+    return None if posted == current or not posted["from_address"] else posted
+
+
 def _email_editor(request: HttpRequest, distribution: Distribution, context: dict[str, Any]) -> HttpResponse:
     project = request.project
-    is_enterprise = project.plan == Project.Plan.ENTERPRISE
-    context["custom_html_allowed"] = is_enterprise
+    context["custom_html_allowed"] = project.plan == Project.Plan.ENTERPRISE
     context["plan_label"] = project.get_plan_display()
     context["sender"] = _sender_form(request)
-    problems: dict[str, list[str]] = {}
-    focus: tuple[int, str] | None = None
     operation = request.POST.get("op", "") if request.method == "POST" else ""
+    problems: dict[str, list[str]] = {}
+    focus = None
     if request.method == "GET":
         row = _channel_row(project, distribution, "email")
         state = forms.email_state_from_template(row.template if row and row.template else starter("simple"))
     else:
-        state = forms.email_state_from_post(request.POST)
-        if state.mode == "html" and not is_enterprise and operation != "mode:design":
-            state.mode = "design"
-            problems["mode"] = [_custom_html_refusal(context)]
-    sender = None
-    if request.method == "POST" and context["sender"]["can_manage"] and "from_address" in request.POST:
-        sender = {
-            name: request.POST.get(name, "").strip() for name in ("from_name", "from_address", "reply_to")
-        }
-        context["sender"].update(sender)
+        state, problems, focus = _email_change(forms.email_state_from_post(request.POST), operation, context)
 
-    if operation.startswith("starter:"):
-        name = operation.partition(":")[2]
-        if name in ("simple", "flier"):
-            state = forms.email_state_from_template(starter(name))
-            focus = (-1, "heading")
-    elif operation == "mode:html" and not is_enterprise:
-        problems["mode"] = [_custom_html_refusal(context)]
-    elif operation and operation not in ("preview", "save", "reorder"):
-        try:
-            position = forms.apply_operation(state, operation)
-        except forms.OperationInvalid as error:
-            problems["blocks"] = [str(error)]
-        else:
-            if position is not None:
-                verb = operation.partition(":")[0]
-                focus = (position, {"add": "field", "up": "up", "down": "down"}.get(verb, "heading"))
-    if operation == "reorder":
-        state.renumber()
-
-    if operation == "save" and not problems:
-        if sender is not None and not sender["from_address"]:
-            sender = None  # nothing typed: the project keeps DEFAULT_FROM_EMAIL
-        saved, problems, refusal = _save(
-            request, distribution, context, template=state.content(), sender=sender
-        )
-        if refusal is not None:
-            return refusal
-        if saved and not request.htmx:
-            messages.success(request, _saved_alert(context)["message"])
-            return redirect(
-                context["editor_url"]
-                + (f"?customer={context['customer'].public_id}" if context["customer"] else "")
+    if operation == "save":
+        if not problems:
+            sender = _posted_sender(request, context)
+            saved, problems, refusal = _save(
+                request, distribution, context, template=state.content(), sender=sender
             )
-        context["alert"] = _saved_alert(context) if saved else _problem_alert()
-        for name in ("from_name", "from_address", "reply_to"):
-            if name in problems:
-                context["sender"].setdefault("errors", {})[name] = problems.pop(name)
+            if refusal is not None:
+                return refusal
+            if saved and not request.htmx:
+                messages.success(request, _saved_alert(context)["message"])
+                chosen = context["customer"]
+                return redirect(context["editor_url"] + (f"?customer={chosen.public_id}" if chosen else ""))
+            sender_fields = ("from_name", "from_address", "reply_to")
+            context["sender"]["errors"] = {
+                name: problems.pop(name) for name in sender_fields if name in problems
+            }
+        context["alert"] = (
+            _problem_alert() if problems or context["sender"].get("errors") else _saved_alert(context)
+        )
 
     preview = previews.email_preview(
         project=project, distribution=distribution, content=state.content(), customer=context["customer"]
     )
-    if not problems:
-        problems = preview.problems
-    if problems and operation == "save" and "alert" not in context:
-        context["alert"] = _problem_alert()
+    problems = problems or preview.problems
     context.update(_email_views(state, problems))
     context.update({"state": state, "preview": preview, "focus": focus})
     return _respond(
@@ -440,8 +457,6 @@ def _sms_editor(request: HttpRequest, distribution: Distribution, context: dict[
 def _webhook_editor(
     request: HttpRequest, distribution: Distribution, context: dict[str, Any]
 ) -> HttpResponse:
-    import json
-
     project = request.project
     endpoints = list(WebhookEndpoint.objects.for_project(project).filter(is_active=True).order_by("name"))
     if request.method == "GET":

@@ -317,6 +317,12 @@ def test_an_enterprise_project_saves_custom_html(draft, marketer, project):
         editor_url(draft), {**email_form(), "mode": "html", "custom_html": CUSTOM_HTML, "op": "save"}, **HTMX
     )
 
+    back = client.post(
+        editor_url(draft),
+        {"subject": "S", "mode": "html", "custom_html": CUSTOM_HTML, "op": "mode:design"},
+        **HTMX,
+    ).content.decode()
+    assert 'name="custom_html"' not in back and "Here is your personal code:" in back
     assert channel(draft, "email").template == {
         "subject": email_form()["subject"],
         "preheader": "Spring is here",
