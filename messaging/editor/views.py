@@ -34,7 +34,7 @@ from distributions.models import Distribution, DistributionChannel, Distribution
 from distributions.services import DistributionRefused
 from messaging.editor import forms, previews
 from messaging.editor.services import distribution_channel_template_save
-from messaging.email.design import ALIGNMENTS, SOCIAL_NETWORKS, normalise_design
+from messaging.email.design import SOCIAL_NETWORKS, normalise_design
 from messaging.email.starters import starter
 from messaging.rendering import known_variables
 from tenancy.access import access_distribution, membership_required
@@ -159,6 +159,9 @@ def _save(
         problems = error.message_dict if hasattr(error, "error_dict") else {"content": error.messages}
         return False, problems, None
     except DistributionRefused as error:
+        if error.key == "invalid_payload" and error.problems:
+            # A value the distribution refuses (`.channels[2].settings.url`) goes next to its field.
+            return False, {p.field.rsplit(".", 1)[-1]: [p.message] for p in error.problems}, None
         return False, {}, _refused(request, context, error.details)
     return True, {}, None
 
@@ -278,7 +281,6 @@ def _email_views(state: forms.EmailState, problems: dict[str, list[str]]) -> dic
             name: messages for name, messages in by_field.items() if name in ("blocks", "mode", "content")
         },
         "block_types": list(forms.BLOCK_LABELS.items()),
-        "alignments": ALIGNMENTS,
     }
 
 
@@ -500,15 +502,15 @@ def _webhook_editor(
         saved, problems, refusal = _save(request, distribution, context, template=template, settings=settings)
         if refusal is not None:
             return refusal
-        problems = {_webhook_field(name): messages for name, messages in problems.items()}
         if saved and not request.htmx:
             messages.success(request, _saved_alert(context)["message"])
             return redirect(context["editor_url"])
         context["alert"] = _saved_alert(context) if saved else _problem_alert()
     elif operation == "save":
         context["alert"] = _problem_alert()
-    preview = previews.Preview()
-    if payload is not None:
+    if payload is None:
+        preview = previews.Preview(problems=problems)
+    else:
         preview = previews.webhook_preview(
             project=project,
             distribution=distribution,
@@ -518,10 +520,8 @@ def _webhook_editor(
             raw_payload=values["raw_payload"],
             customer=context["customer"],
         )
-    for name, found in preview.problems.items():
-        problems.setdefault(name, found)
-    if payload is None:
-        preview.problems = problems
+        for name, found in preview.problems.items():
+            problems.setdefault(name, found)
     fields = {
         "url": ("Endpoint URL", "text", "https://… — we create a signed endpoint for it on Save & Send."),
         "event_name": ("Event name (the envelope's type)", "text", ""),
@@ -549,11 +549,6 @@ def _webhook_editor(
         }
     )
     return _respond(request, context, "messaging/editor/webhook.html", structural=operation == "save")
-
-
-def _webhook_field(problem_path: str) -> str:
-    """A distribution problem (`.channels[0].settings.url`) as the field it is about."""
-    return problem_path.rsplit(".", 1)[-1]
 
 
 # --- Mailchimp and Braze ------------------------------------------------------------------------------

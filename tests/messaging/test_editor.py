@@ -406,6 +406,19 @@ def test_the_webhook_saves_its_settings_and_payload(draft, marketer):
     assert saved.template == {"event_name": "spring.news", "payload": {"a": 1}, "raw_payload": False}
 
 
+def test_a_webhook_url_the_distribution_refuses_is_named_next_to_it(draft, marketer):
+    with nothing_changes():
+        response = signed_in(marketer).post(
+            editor_url(draft, "webhook"),
+            {"url": "ftp://hooks.example.com/in", "event_name": "x", "payload": "{}", "op": "save"},
+            **HTMX,
+        )
+
+    assert '<div id="e-url" class="field-errors"><p class="error">must be an http(s) URL' in (
+        response.content.decode()
+    )
+
+
 def test_braze_attributes_preview_the_users_track_call(project, marketer):
     distribution = services.distribution_create(
         project=project,
