@@ -32,9 +32,11 @@ from customers.models import Customer
 from distributions import catalogue
 from distributions.models import Distribution, DistributionChannel, DistributionStatus
 from distributions.services import DistributionRefused
+from messaging.channels.base import Sent
 from messaging.editor import forms, previews
 from messaging.editor.services import distribution_channel_template_save
 from messaging.email.design import SOCIAL_NETWORKS, normalise_design
+from messaging.email.services import message_template_test_send
 from messaging.email.starters import starter
 from messaging.rendering import known_variables
 from tenancy.access import access_distribution, membership_required
@@ -315,7 +317,7 @@ def _email_change(
         # Custom HTML does not turn into blocks: back in the designer, start from the simple letter.
         state.design = starter("simple")["design"]
         state.renumber()
-    if not operation or operation in ("preview", "save"):
+    if not operation or operation in ("preview", "save", "test_send"):
         return state, problems, None
     try:
         position = forms.apply_operation(state, operation)
@@ -377,15 +379,49 @@ def _email_editor(request: HttpRequest, distribution: Distribution, context: dic
             _problem_alert() if problems or context["sender"].get("errors") else _saved_alert(context)
         )
 
+    elif operation == "test_send" and not problems:
+        _email_test_send(request, state, context)
+
     preview = previews.email_preview(
         project=project, distribution=distribution, content=state.content(), customer=context["customer"]
     )
     problems = problems or preview.problems
     context.update(_email_views(state, problems))
+    context["error_slots"].append(("test_to", context.get("test_errors", [])))
     context.update({"state": state, "preview": preview, "focus": focus})
     return _respond(
-        request, context, "messaging/editor/email.html", structural=operation not in ("", "preview")
+        request,
+        context,
+        "messaging/editor/email.html",
+        structural=operation not in ("", "preview", "test_send"),
     )
+
+
+def _email_test_send(request: HttpRequest, state: forms.EmailState, context: dict[str, Any]) -> None:
+    """Send the email as it stands (unsaved) to one address; the outcome goes where the alerts are."""
+    to_address = request.POST.get("test_to", "").strip()
+    context["test_to"] = to_address
+    try:
+        outcome = message_template_test_send(
+            project=request.project,
+            template=state.content(),
+            to_address=to_address,
+            customer=context["customer"],
+        )
+    except ValidationError as error:
+        problems = error.message_dict if hasattr(error, "error_dict") else {"content": error.messages}
+        if "to_address" in problems:
+            context["test_errors"] = problems["to_address"]
+        else:
+            context["alert"] = {
+                "level": "error",
+                "message": "Fix the fields marked in the editor, then send the test.",
+            }
+        return
+    if isinstance(outcome, Sent):
+        context["alert"] = {"level": "success", "message": f"Test sent to {to_address}."}
+    else:
+        context["alert"] = {"level": "error", "message": f"The test could not be sent: {outcome.error}"}
 
 
 def _custom_html_refusal(context: dict[str, Any]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 
 from distributions import services
@@ -274,6 +275,31 @@ def test_a_marketer_sees_the_sender_but_cannot_change_it(draft, marketer, projec
     assert "Only the project's owners and admins change the sender." in page
     project.refresh_from_db()
     assert project.email_from_address == ""
+
+
+def test_a_test_send_mails_the_unsaved_email_as_the_chosen_customer_gets_it(draft, marketer, project):
+    grace = CustomerFactory(project=project, name="Grace Hopper")
+    form = {**email_form(), "customer": grace.public_id, "test_to": "me@acme.test", "op": "test_send"}
+
+    with nothing_changes():
+        response = signed_in(marketer).post(editor_url(draft), form, **HTMX)
+
+    assert "Test sent to me@acme.test." in response.content.decode()
+    [sent] = mail.outbox
+    assert sent.to == ["me@acme.test"] and sent.subject == "[Test] Hello Grace"
+    assert "Hi Grace Hopper" in sent.body
+
+
+def test_a_test_send_to_a_bad_address_says_so_next_to_it(draft, marketer):
+    response = signed_in(marketer).post(
+        editor_url(draft), {**email_form(), "test_to": "me", "op": "test_send"}, **HTMX
+    )
+
+    assert (
+        '<div id="e-test_to" class="field-errors" hx-swap-oob="true"><p class="error">&#x27;me&#x27; is not'
+        in (response.content.decode())
+    )
+    assert mail.outbox == []
 
 
 def test_the_lint_is_shown_beside_the_preview(draft, marketer):
