@@ -135,6 +135,15 @@ def test_adding_a_block_renders_it_focused_and_stores_nothing(draft, marketer):
     assert 'id="f-b2-width"' in html and "autofocus" in html
 
 
+def test_without_htmx_a_change_answers_the_whole_page(draft, marketer):
+    response = signed_in(marketer).post(editor_url(draft), {**email_form(), "op": "add:image"})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<!doctype html>" in html and html.count('name="block"') == 3
+    assert 'name="b2-type" value="image"' in html
+
+
 def test_moving_a_block_up_swaps_it_with_the_one_before(draft, marketer):
     response = signed_in(marketer).post(editor_url(draft), {**email_form(), "op": "up:1"}, **HTMX)
 
@@ -548,6 +557,15 @@ def test_a_viewer_sees_a_read_only_preview(draft, viewer):
     assert "srcdoc=" in html
     assert 'value="save"' not in html and "Add block" not in html
     assert '<fieldset class="editor-fieldset" disabled>' in html
+
+
+def test_a_viewer_previews_as_a_chosen_customer_by_link(draft, viewer, project):
+    grace = CustomerFactory(project=project, name="Grace Hopper")
+
+    html = signed_in(viewer).get(editor_url(draft), {"customer": grace.public_id}).content.decode()
+
+    assert "A code for you, Grace" in html
+    assert f'href="{editor_url(draft)}?customer={grace.public_id}" aria-current="true"' in html
 
 
 @pytest.mark.parametrize("op", ["save", "add:text", "preview", ""])
