@@ -43,6 +43,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", include("customers.urls")),
     path("campaigns/", include("campaigns.urls")),
+    path("distributions/", include("messaging.editor.urls")),
     path("distributions/", include("distributions.urls")),
     path("sandbox/", include("webhooks_out.urls")),
     path("segments/", include("segments.urls")),
