@@ -206,6 +206,15 @@ def _customer_name(project: Project, public_id: Any) -> str:
     return found.name or found.email or found.source_id or found.public_id
 
 
+CHANNEL_WORDS = {
+    "email": "email",
+    "sms": "SMS",
+    "webhook": "webhook",
+    "mailchimp": "Mailchimp",
+    "braze": "Braze",
+}
+
+
 def configuration_in_words(project: Project, distribution: Distribution, channels: list[str]) -> str:
     """The whole configuration as one sentence, e.g. "When a customer pays an order and the order
     amount is above $99, publish a code from “Black Friday” and send it by email and webhook."."""
@@ -246,13 +255,10 @@ def configuration_in_words(project: Project, distribution: Distribution, channel
         doing = "tell them about the promotion " + _name(PromotionTier, project, tier)
     else:
         doing = action.label[0].lower() + action.label[1:]
-    labels = [
-        catalogue.CHANNELS_BY_KEY[kind].label if kind in catalogue.CHANNELS_BY_KEY else kind
-        for kind in channels
-    ]
+    labels = [CHANNEL_WORDS.get(kind, kind) for kind in channels]
     if not labels:
         sending = "but no channel is added yet"
     else:
         joined = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
-        sending = f"and send it by {joined.replace('Email', 'email')}"
+        sending = f"and send it by {joined}"
     return f"{opening}, {doing} {sending}."

@@ -525,6 +525,10 @@ def _post_trigger(request: HttpRequest, distribution: Distribution, intent: str)
         fields = form.service_fields()
         if trigger is not None and not catalogue.is_action_allowed(trigger.key, distribution.action_key):
             fields |= {"action": {}, "channels": []}
+        elif trigger is not None:
+            # Channels the pair no longer offers go (a manual plain message has no webhook).
+            allowed = {c.key for c in catalogue.channels_for(trigger.key, distribution.action_key)}
+            fields["channels"] = [e for e in _channel_entries(distribution) if e["kind"] in allowed]
         try:
             _save(request, distribution, fields)
         except DistributionRefused as error:

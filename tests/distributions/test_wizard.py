@@ -232,7 +232,7 @@ def test_the_summary_tells_the_configuration_in_words(client, project, marketer)
 
     assert (
         "When a customer pays an order and the order amount is above $99, publish a code from "
-        "“Black Friday” and send it by email and Webhook."
+        "“Black Friday” and send it by email and webhook."
     ) in html
 
 
@@ -524,3 +524,28 @@ def test_a_customer_made_inline_is_chosen(client, project):
 
     grace = Customer.objects.for_project(project).get(email="grace@example.com")
     assert f'<option value="{grace.public_id}" selected>' in response.content.decode()
+
+
+def test_changing_to_a_trigger_that_does_not_offer_a_channel_drops_that_channel(client, project, marketer):
+    distribution = services.distribution_create(
+        project=project,
+        fields={
+            "name": "Hook",
+            "trigger": {"key": "order_paid"},
+            "action": {"key": "plain_message"},
+            "channels": [
+                {"kind": "webhook", "settings": {"url": "https://example.com/h"}},
+                {"kind": "email"},
+            ],
+        },
+        by=marketer,
+    )
+
+    response = client.post(
+        step(distribution, "trigger"), {"trigger": "manual", "name": "Hook", "intent": "choose"}, **HTMX
+    )
+
+    assert response.status_code == 200
+    distribution.refresh_from_db()
+    assert (distribution.trigger_key, distribution.action_key) == ("manual", "plain_message")
+    assert list(distribution.channels.values_list("kind", flat=True)) == ["email"]

@@ -133,11 +133,11 @@ def test_a_marketer_builds_an_order_paid_distribution_that_sends_a_code_by_email
 
     # Channels: email and webhook, each with its own settings and an Edit message link.
     wizard_step(page, 3, "Channels")
-    page.get_by_role("button", name="＋ Email").click()
+    page.get_by_role("button", name="+ Email").click()
     expect(page.locator("#channel-email")).to_be_visible()
-    page.get_by_role("button", name="＋ Webhook").click()
+    page.get_by_role("button", name="+ Webhook").click()
     expect(page.locator("#channel-webhook")).to_be_visible()
-    expect(page.get_by_role("button", name="＋ Email")).to_have_count(0)
+    expect(page.get_by_role("button", name="+ Email")).to_have_count(0)
     expect(page.get_by_role("link", name="Edit message for Email")).to_have_attribute(
         "href", f"/distributions/{distribution.public_id}/channels/email/editor/"
     )
@@ -150,7 +150,7 @@ def test_a_marketer_builds_an_order_paid_distribution_that_sends_a_code_by_email
     wizard_step(page, 4, "Summary")
     expect(page.locator("#summary-sentence")).to_have_text(
         "When a customer pays an order and the order amount is above $99, publish a code from "
-        "“Black Friday” and send it by email and Webhook."
+        "“Black Friday” and send it by email and webhook."
     )
     expect(page.locator("#preflight")).to_contain_text("5 free codes")
     screenshot(page, "wizard-summary")
@@ -214,8 +214,8 @@ def test_a_manual_segment_distribution_counts_down_and_stopping_it_sends_nothing
     page.get_by_role("radio", name=re.compile("^Send a plain message")).check()
     page.get_by_role("button", name="Next: Channels").click()
     wizard_step(page, 3, "Channels")
-    expect(page.get_by_role("button", name="＋ Webhook")).to_have_count(0)  # not for a manual plain message
-    page.get_by_role("button", name="＋ Email").click()
+    expect(page.get_by_role("button", name="+ Webhook")).to_have_count(0)  # not for a manual plain message
+    page.get_by_role("button", name="+ Email").click()
     expect(page.locator("#channel-email")).to_be_visible()
     page.get_by_role("button", name="Next: Summary").click()
     wizard_step(page, 4, "Summary")
@@ -237,3 +237,17 @@ def test_a_manual_segment_distribution_counts_down_and_stopping_it_sends_nothing
     assert not Message.objects.for_project(shop).exists()
     page.goto(f"/distributions/{distribution.public_id}/?tab=activity")
     expect(page.locator("#distribution-activity")).to_contain_text("Canceled before sending.")
+
+
+def test_a_viewer_finds_no_create_control_and_the_wizard_refuses_them(signed_in, project, viewer, marketer):
+    from distributions import services
+
+    draft = services.distribution_create(project=project, fields={"name": "Draft"}, by=marketer)
+    page = signed_in(viewer)
+
+    page.goto("/distributions/")
+    expect(page.get_by_role("heading", name="Distributions")).to_be_visible()
+    expect(page.get_by_role("link", name="Create distribution")).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+    assert page.goto("/distributions/new/").status == 403
+    assert page.goto(f"/distributions/{draft.public_id}/wizard/summary/").status == 403
