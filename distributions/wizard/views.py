@@ -425,7 +425,9 @@ def _render(
     else:
         context.update(_summary_context(request, distribution, extra.pop("missing", None)))
     context.update(extra)
-    template = f"{PAGE}#step" if request.htmx and not request.htmx.boosted else PAGE
+    # A history restore (the back button with no cached page) needs the whole page, not the step.
+    is_fragment = request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request
+    template = f"{PAGE}#step" if is_fragment else PAGE
     return render(request, template, context, status=status)
 
 
@@ -799,10 +801,9 @@ def segment_new(request: HttpRequest) -> HttpResponse:
 
 @wizard_view
 @require_GET
-def segment_status(request: HttpRequest, identifier: str) -> HttpResponse:
-    segment = _segment_of(request, identifier)
-    if segment is None:
-        raise Http404("No such segment.")
+def segment_status(request: HttpRequest) -> HttpResponse:
+    """The chosen segment's sync status, polled while it syncs and fetched when another is chosen."""
+    segment = _segment_of(request, request.GET.get("segment", "")[:60])
     return render(request, f"{PAGE}#segment_status", {"chosen_segment": segment})
 
 

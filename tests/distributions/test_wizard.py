@@ -549,3 +549,28 @@ def test_changing_to_a_trigger_that_does_not_offer_a_channel_drops_that_channel(
     distribution.refresh_from_db()
     assert (distribution.trigger_key, distribution.action_key) == ("manual", "plain_message")
     assert list(distribution.channels.values_list("kind", flat=True)) == ["email"]
+
+
+def test_a_syncing_segment_shows_its_live_status_and_when_sending_starts(client, project):
+    from segments.services import segment_create
+
+    segment = segment_create(
+        project=project,
+        name="Fresh",
+        type="auto-update",
+        filter={"junction": "and", "email": {"conditions": {"$has_value": []}}},
+    )
+
+    html = client.get(
+        "/distributions/wizard/segments/status/", {"segment": segment.public_id}, **HTMX
+    ).content.decode()
+
+    assert 'data-sync="syncing"' in html and 'hx-trigger="every 2s"' in html
+    assert "sending starts 10 minutes after it syncs" in html
+
+
+def test_the_back_button_restoring_a_step_gets_the_whole_page(client, draft):
+    response = client.get(step(draft, "trigger"), HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX)
+
+    assert "<html" in response.content.decode()
+    assert "<html" not in client.get(step(draft, "trigger"), **HTMX).content.decode()
