@@ -1,16 +1,16 @@
 from django.urls import path
 
-from distributions.wizard import views
+from distributions.wizard import inline, views
 
 app_name = "wizard"
 urlpatterns = [
     path("new/", views.wizard_new, name="new"),
-    path("wizard/triggers/", views.trigger_search, name="triggers"),
-    path("wizard/pick/<str:kind>/", views.picker_options, name="pick"),
-    path("wizard/segments/new/", views.segment_new, name="segment_new"),
-    path("wizard/segments/status/", views.segment_status, name="segment_status"),
-    path("wizard/rules/new/", views.rule_new, name="rule_new"),
-    path("wizard/customers/new/", views.customer_new, name="customer_new"),
+    path("wizard/triggers/", inline.trigger_search, name="triggers"),
+    path("wizard/pick/<str:kind>/", inline.picker_options, name="pick"),
+    path("wizard/segments/new/", inline.segment_new, name="segment_new"),
+    path("wizard/segments/status/", inline.segment_status, name="segment_status"),
+    path("wizard/rules/new/", inline.rule_new, name="rule_new"),
+    path("wizard/customers/new/", inline.customer_new, name="customer_new"),
     path("<str:public_id>/wizard/send/", views.wizard_send, name="send"),
     path("<str:public_id>/wizard/stop/", views.wizard_stop, name="stop"),
     path("<str:public_id>/wizard/countdown/", views.wizard_countdown, name="countdown"),
