@@ -192,8 +192,13 @@ def action_context(request: HttpRequest, distribution: Distribution, form: Actio
 
 
 def channels_context(
-    request: HttpRequest, distribution: Distribution, errors: dict[str, list[str]] | None = None
+    request: HttpRequest,
+    distribution: Distribution,
+    webhook_form: WebhookSettingsForm | None = None,
+    channel_errors: list[str] | None = None,
 ) -> dict:
+    """The added channels with their settings (a bound form when it came back with errors) and the
+    channels that can still be added."""
     rows = list(DistributionChannel.objects.for_project(request.project).filter(distribution=distribution))
     added = {row.kind for row in rows}
     allowed = catalogue.channels_for(distribution.trigger_key, distribution.action_key)
@@ -202,18 +207,9 @@ def channels_context(
         found = catalogue.channel(row.kind)
         settings_form = None
         if row.kind == "webhook":
-            settings_form = (
-                WebhookSettingsForm(
-                    {"url": (errors or {}).get("webhook-url-value", row.settings.get("url", ""))},
-                    prefix="webhook",
-                )
-                if errors and "webhook-url" in errors
-                else WebhookSettingsForm(initial={"url": row.settings.get("url", "")}, prefix="webhook")
+            settings_form = webhook_form or WebhookSettingsForm(
+                initial={"url": row.settings.get("url", "")}, prefix="webhook"
             )
-            if errors and "webhook-url" in errors:
-                settings_form.is_valid()
-                settings_form.errors.clear()
-                settings_form.add_error("url", errors["webhook-url"])
         channels.append(
             {
                 "kind": row.kind,
@@ -229,7 +225,7 @@ def channels_context(
         "channels": channels,
         "addable": [c for c in allowed if c.key not in added],
         "has_action": bool(distribution.action_key),
-        "channel_errors": (errors or {}).get("channels", []),
+        "channel_errors": channel_errors or [],
     }
 
 

@@ -141,7 +141,11 @@ def _render(
     elif step == "action":
         context.update(contexts.action_context(request, distribution, extra.pop("form", None)))
     elif step == "channels":
-        context.update(contexts.channels_context(request, distribution, extra.pop("errors", None)))
+        context.update(
+            contexts.channels_context(
+                request, distribution, extra.pop("webhook_form", None), extra.pop("channel_errors", None)
+            )
+        )
     else:
         context.update(contexts.summary_context(request, distribution, extra.pop("missing", None)))
     context.update(extra)
@@ -201,12 +205,13 @@ def wizard_step(request: HttpRequest, public_id: str, step: str) -> HttpResponse
     handler = {"trigger": _post_trigger, "action": _post_action, "channels": _post_channels}.get(step)
     if handler is None:  # the summary has nothing of its own to save
         _keep_draft_segments(request, distribution)
-        return _render(request, distribution, step, notice=_saved_notice())
+        return _render(request, distribution, step, notice=_saved_notice(distribution))
     return handler(request, distribution, intent)
 
 
-def _saved_notice() -> str:
-    return f"Draft saved at {timezone.localtime():%H:%M:%S}."
+def _saved_notice(distribution: Distribution) -> str:
+    what = "Draft saved" if distribution.status == DistributionStatus.DRAFT else "Saved"
+    return f"{what} at {timezone.localtime():%H:%M:%S}."
 
 
 def _save(request: HttpRequest, distribution: Distribution, fields: dict) -> Distribution:
@@ -230,7 +235,7 @@ def _after_save(request: HttpRequest, distribution: Distribution, step: str, int
         return _next(request, distribution, step)
     if intent == "draft":
         _keep_draft_segments(request, distribution)
-        return _render(request, distribution, step, notice=_saved_notice())
+        return _render(request, distribution, step, notice=_saved_notice(distribution))
     return _render(request, distribution, step)
 
 
@@ -300,37 +305,71 @@ def _channel_entries(distribution: Distribution) -> list[dict[str, Any]]:
     ]
 
 
-def _post_channels(request: HttpRequest, distribution: Distribution, intent: str) -> HttpResponse:
+def _with_posted_settings(
+    request: HttpRequest, distribution: Distribution, *, is_moving_on: bool
+) -> tuple[list[dict[str, Any]], WebhookSettingsForm | None]:
+    """The channels with the settings typed into the step (kept when a channel is added or removed
+    too), and the webhook's form, bound, with any error on it."""
     entries = _channel_entries(distribution)
-    errors: dict[str, list[str]] = {}
+    webhook_form = None
     for entry in entries:
-        if entry["kind"] != "webhook":
+        if entry["kind"] != "webhook" or "webhook-url" not in request.POST:
             continue
-        settings_form = WebhookSettingsForm(request.POST, prefix="webhook")
-        if not settings_form.is_valid():
-            errors["webhook-url"] = settings_form.errors["url"]
-        elif settings_form.cleaned_data["url"]:
-            entry["settings"] = {"url": settings_form.cleaned_data["url"]}
-        elif intent == "next" and not entry["settings"].get("endpoint"):
-            errors["webhook-url"] = ["Give the URL the webhook is sent to."]
-        errors.setdefault("webhook-url-value", request.POST.get("webhook-url", ""))
-    if intent == "next" and not entries:
-        errors["channels"] = ["Add at least one channel."]
-    if errors.keys() - {"webhook-url-value"}:
-        return _render(request, distribution, "channels", status=422, errors=errors)
+        webhook_form = WebhookSettingsForm(request.POST, prefix="webhook")
+        if not webhook_form.is_valid():
+            continue
+        if webhook_form.cleaned_data["url"]:
+            entry["settings"] = {"url": webhook_form.cleaned_data["url"]}
+        elif is_moving_on and not entry["settings"].get("endpoint"):
+            webhook_form.add_error("url", "Give the URL the webhook is sent to.")
+    return entries, webhook_form
+
+
+def _save_channels(
+    request: HttpRequest,
+    distribution: Distribution,
+    entries: list[dict[str, Any]],
+    webhook_form: WebhookSettingsForm | None,
+) -> tuple[Distribution, HttpResponse | None]:
+    """Save the channels; on a refusal, the response showing why (None when saved)."""
     try:
-        distribution = _save(request, distribution, {"channels": entries})
+        return _save(request, distribution, {"channels": entries}), None
     except DistributionRefused as error:
         if error.key == "invalid_distribution_state":
             distribution.refresh_from_db()
-            return _render(
+            return distribution, _render(
                 request, distribution, "channels", status=409, locked=_locked_message(distribution)
             )
-        messages_by_field = {".".join(p.field.split(".")[-1:]): p.message for p in error.problems}
-        errors["webhook-url"] = [messages_by_field.get("url", error.details)]
-        errors["webhook-url-value"] = request.POST.get("webhook-url", "")
-        return _render(request, distribution, "channels", status=422, errors=errors)
-    return _after_save(request, distribution, "channels", intent)
+        url_problems = [p.message for p in error.problems if p.field.endswith(".settings.url")]
+        if url_problems and webhook_form is not None:
+            webhook_form.add_error("url", url_problems)
+            return distribution, _render(
+                request, distribution, "channels", status=422, webhook_form=webhook_form
+            )
+        return distribution, _render(
+            request,
+            distribution,
+            "channels",
+            status=422,
+            webhook_form=webhook_form,
+            channel_errors=[error.details],
+        )
+
+
+def _post_channels(request: HttpRequest, distribution: Distribution, intent: str) -> HttpResponse:
+    entries, webhook_form = _with_posted_settings(request, distribution, is_moving_on=intent == "next")
+    channel_errors = ["Add at least one channel."] if intent == "next" and not entries else []
+    if channel_errors or (webhook_form is not None and webhook_form.errors):
+        return _render(
+            request,
+            distribution,
+            "channels",
+            status=422,
+            webhook_form=webhook_form,
+            channel_errors=channel_errors,
+        )
+    distribution, refused = _save_channels(request, distribution, entries, webhook_form)
+    return refused or _after_save(request, distribution, "channels", intent)
 
 
 @wizard_view
@@ -340,24 +379,17 @@ def channel_add(request: HttpRequest, public_id: str) -> HttpResponse:
     if _is_locked(distribution):
         return _render(request, distribution, "channels", status=409, locked=_locked_message(distribution))
     kind = request.POST.get("kind", "")
-    entries = _channel_entries(distribution)
+    entries, webhook_form = _with_posted_settings(request, distribution, is_moving_on=False)
     allowed = {c.key for c in catalogue.channels_for(distribution.trigger_key, distribution.action_key)}
     if kind not in allowed or kind in {e["kind"] for e in entries}:
-        return _render(
-            request,
-            distribution,
-            "channels",
-            status=422,
-            errors={"channels": [f"The {kind or 'chosen'} channel cannot be added to this distribution."]},
-        )
-    entries.append(
-        {"kind": kind, "settings": {}, "template": steps.starter_template(kind, distribution.action_key)}
-    )
-    try:
-        distribution = _save(request, distribution, {"channels": entries})
-    except DistributionRefused as error:
-        return _render(request, distribution, "channels", status=422, errors={"channels": [error.details]})
-    return _render(request, distribution, "channels", focus=f"channel-{kind}")
+        problem = f"The {kind or 'chosen'} channel cannot be added to this distribution."
+        return _render(request, distribution, "channels", status=422, channel_errors=[problem])
+    if webhook_form is not None and webhook_form.errors:
+        return _render(request, distribution, "channels", status=422, webhook_form=webhook_form)
+    template = steps.starter_template(kind, distribution.action_key)
+    entries.append({"kind": kind, "settings": {}, "template": template})
+    distribution, refused = _save_channels(request, distribution, entries, webhook_form)
+    return refused or _render(request, distribution, "channels")
 
 
 @wizard_view
@@ -366,12 +398,10 @@ def channel_remove(request: HttpRequest, public_id: str, kind: str) -> HttpRespo
     distribution = access_distribution(request, public_id)
     if _is_locked(distribution):
         return _render(request, distribution, "channels", status=409, locked=_locked_message(distribution))
-    entries = [e for e in _channel_entries(distribution) if e["kind"] != kind]
-    try:
-        distribution = _save(request, distribution, {"channels": entries})
-    except DistributionRefused as error:
-        return _render(request, distribution, "channels", status=422, errors={"channels": [error.details]})
-    return _render(request, distribution, "channels")
+    entries, _ = _with_posted_settings(request, distribution, is_moving_on=False)
+    remaining = [entry for entry in entries if entry["kind"] != kind]
+    distribution, refused = _save_channels(request, distribution, remaining, None)
+    return refused or _render(request, distribution, "channels")
 
 
 # --- Save & Send, and Stop ---------------------------------------------------------------------------

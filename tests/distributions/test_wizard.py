@@ -574,3 +574,48 @@ def test_the_back_button_restoring_a_step_gets_the_whole_page(client, draft):
 
     assert "<html" in response.content.decode()
     assert "<html" not in client.get(step(draft, "trigger"), **HTMX).content.decode()
+
+
+def test_a_typed_webhook_url_is_kept_when_another_channel_is_added(client, project, marketer):
+    distribution = services.distribution_create(
+        project=project,
+        fields={
+            "name": "Hook",
+            "trigger": {"key": "order_paid"},
+            "action": {"key": "plain_message"},
+            "channels": [{"kind": "webhook"}],
+        },
+        by=marketer,
+    )
+
+    client.post(
+        f"/distributions/{distribution.public_id}/wizard/channels/add/",
+        {"kind": "sms", "webhook-url": "https://example.com/hooks"},
+        **HTMX,
+    )
+
+    assert {c.kind: c.settings for c in distribution.channels.all()} == {
+        "webhook": {"url": "https://example.com/hooks"},
+        "sms": {},
+    }
+
+
+def test_a_malformed_webhook_url_is_refused_next_to_the_field(client, project, marketer):
+    distribution = services.distribution_create(
+        project=project,
+        fields={
+            "name": "Hook",
+            "trigger": {"key": "order_paid"},
+            "action": {"key": "plain_message"},
+            "channels": [{"kind": "webhook"}],
+        },
+        by=marketer,
+    )
+
+    response = client.post(
+        step(distribution, "channels"), {"webhook-url": "not a url", "intent": "next"}, **HTMX
+    )
+
+    assert response.status_code == 422
+    assert 'id="id_webhook-url_error">Webhook URL: Enter a valid URL.</p>' in response.content.decode()
+    assert distribution.channels.get().settings == {}
