@@ -251,3 +251,24 @@ def test_a_viewer_finds_no_create_control_and_the_wizard_refuses_them(signed_in,
     expect(page.get_by_role("link", name="Edit")).to_have_count(0)
     assert page.goto("/distributions/new/").status == 403
     assert page.goto(f"/distributions/{draft.public_id}/wizard/summary/").status == 403
+
+
+def test_save_and_send_on_an_incomplete_draft_lists_what_is_missing_and_links_to_the_step(
+    signed_in, project, marketer
+):
+    from distributions import services
+
+    draft = services.distribution_create(project=project, fields={"name": "Half done"}, by=marketer)
+    page = signed_in(marketer)
+
+    page.goto(f"/distributions/{draft.public_id}/wizard/summary/")
+    page.get_by_role("button", name="Save & Send").click()
+
+    missing = page.locator("#missing")
+    expect(missing).to_contain_text("Not sent: finish these first.")
+    expect(missing.get_by_role("link", name="Channels")).to_be_visible()
+    assert_accessible(page)
+    missing.get_by_role("link", name="Trigger").click()
+    wizard_step(page, 1, "Trigger")
+    expect(page).to_have_url(re.compile(r"/wizard/trigger/$"))
+    expect(page.locator("#step-heading")).to_be_focused()
