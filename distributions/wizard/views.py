@@ -260,7 +260,8 @@ def _post_trigger(request: HttpRequest, distribution: Distribution, intent: str)
             _save(request, distribution, fields)
         except DistributionRefused as error:
             return _refused(request, distribution, "trigger", form, error)
-        return _render(request, distribution, "trigger")
+        # Focus stays on the chosen trigger (the step re-renders around it with its fields).
+        return _render(request, distribution, "trigger", focus_choice=trigger.key if trigger else "")
     form = TriggerForm(request.POST, trigger=trigger, strict=intent == "next")
     if not form.is_valid():
         return _render(request, distribution, "trigger", status=422, form=form)
@@ -294,7 +295,7 @@ def _post_action(request: HttpRequest, distribution: Distribution, intent: str) 
     except DistributionRefused as error:
         return _refused(request, distribution, "action", form, error)
     if intent == "choose":
-        return _render(request, distribution, "action")
+        return _render(request, distribution, "action", focus_choice=distribution.action_key)
     return _after_save(request, distribution, "action", intent)
 
 

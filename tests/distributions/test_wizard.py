@@ -69,7 +69,7 @@ def test_the_first_step_lists_every_category_and_creates_the_draft_when_a_trigge
         "Customer rewards",
     ):
         assert label in html
-    assert 'hx-trigger="keyup changed delay:250ms from:#trigger-q' in html
+    assert 'hx-trigger="keyup changed delay:250ms, search"' in html
 
     response = client.post(
         "/distributions/new/", {"trigger": "order_paid", "name": "Paid", "intent": "choose"}, **HTMX

@@ -124,6 +124,7 @@ def test_a_marketer_builds_an_order_paid_distribution_that_sends_a_code_by_email
     expect(page).to_have_url(re.compile(r"/wizard/action/$"))
     expect(page.locator("#step-heading")).to_be_focused()
     page.get_by_role("radio", name=re.compile("^Send and publish unique codes")).check()
+    expect(page.get_by_role("radio", name=re.compile("^Send and publish unique codes"))).to_be_focused()
     page.get_by_label("Search campaign").press_sequentially("Black", delay=30)
     expect(page.locator("#id_campaign option")).to_have_count(2)  # "Choose" and Black Friday
     page.locator("#id_campaign").select_option(campaign.public_id)
