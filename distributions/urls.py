@@ -1,9 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
 from distributions import views
 
 app_name = "distributions"
 urlpatterns = [
+    path("", include("distributions.wizard.urls")),
     path("", views.distribution_list, name="list"),
     path("<str:public_id>/", views.distribution_detail, name="detail"),
     path("<str:public_id>/edit/", views.distribution_edit, name="edit"),

@@ -204,7 +204,7 @@ def test_edit_is_offered_only_where_an_edit_can_apply(three, owner):
 
     def offers_edit(public_id: str) -> bool:
         return (
-            f'href="/distributions/{public_id}/edit/"'
+            f'href="/distributions/{public_id}/wizard/trigger/"'
             in client.get(f"/distributions/{public_id}/").content.decode()
         )
 
