@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import subprocess
 import sys
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> dict:
                 ours_seconds = time.perf_counter() - began
                 if profiler:
                     profiler.disable()
-                    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+                    pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_LINES", "25")))
                 ours_rate = len(message_ids) / ours_seconds
                 sent = Message.objects.for_project(project).filter(channel=channel, state="sent").count()
                 arrived = received_count(port) - before

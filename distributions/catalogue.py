@@ -398,7 +398,7 @@ ACTIONS: tuple[Action, ...] = (
 )
 
 CHANNELS: tuple[Channel, ...] = (
-    Channel("email", "Email", False, required_template=("subject", "body"), description="An email."),
+    Channel("email", "Email", False, required_template=("subject",), description="An email."),
     Channel("sms", "SMS", False, required_template=("body",), description="A text message."),
     Channel(
         "webhook",

@@ -249,12 +249,21 @@ def completeness_problems(project: Project, config: Configuration) -> list[Probl
                 for name in found.required_settings
                 if not settings.get(name)
             )
+        template = entry.get("template") or {}
         problems.extend(
             Problem(f".channels[{index}].template.{name}", "is required")
             for name in found.required_template
-            if not (entry.get("template") or {}).get(name)
+            if not template.get(name)
         )
+        # An email's content is a plain body, a block design from the message editor, or custom HTML.
+        if found.key == "email" and not any(template.get(key) for key in EMAIL_CONTENT_KEYS):
+            problems.append(
+                Problem(f".channels[{index}].template.body", "is required: a body, design or custom_html")
+            )
     return _unique(problems)
+
+
+EMAIL_CONTENT_KEYS = ("body", "design", "custom_html")
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -1,14 +1,18 @@
-"""The delivery loop: claim each message, render it, call the channel, record what happened.
+"""The delivery loop: claim messages a slice at a time, render each, call the channel, record what
+happened.
 
-At-least-once under a stable key. A message is claimed (`queued`, or a due `deferred`, → `sending`)
-by one conditional UPDATE that also checks its stream is open, so a pause or a close that happens
-after materialisation still holds, and two tasks holding the same id send it once. A message's
-outcome (its attempt row and new state) is written in the same round trip, and the same implicit
-transaction, as the claim of the next one: one statement batch per message, and never more than one
-message sent but not recorded, so a killed worker resends at most one message, under the same key
-(its public id, the `webhook-id`). Beat reclaims what a crash left `sending`. Outcomes that need
-more (a final failure pauses the stream and publishes events) are written at once, in a transaction
-of their own.
+At-least-once under a stable key. Messages are claimed (`queued`, or a due `deferred`, → `sending`)
+by a conditional UPDATE that also checks their stream is open, so a pause or a close that happens
+after materialisation still holds, and two tasks holding the same ids send each once. A slice of
+up to `CLAIM_AT_ONCE` messages is claimed in the same round trip, and the same implicit transaction,
+that writes the previous slice's outcomes (attempt rows and new states): two statements per slice
+instead of per message, and never more than one slice sent but not recorded, so a killed worker
+resends at most that slice, each message under its own key (its public id, the `webhook-id`).
+Beat reclaims what a crash left `sending`. Outcomes that need more (a final failure pauses the
+stream and publishes events) are written at once, in a transaction of their own; the rest of that
+slice is then renewed (claimed again, which checks the stream again) before anything else goes.
+A slice whose sending runs long is renewed the same way, so that no claim gets old enough for the
+sweep to hand it to another task while it waits its turn here.
 
 Claims and outcome writes commit with `synchronous_commit = off`: a PostgreSQL crash may forget the
 last few hundred milliseconds of them, which puts those messages back in the queue or leaves them
@@ -18,7 +22,6 @@ last few hundred milliseconds of them, which puts those messages back in the que
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,96 +45,64 @@ logger = logging.getLogger(__name__)
 
 Claim = tuple[int, datetime | None]  # attempts so far, first attempt time
 
+# How many messages one round trip claims. Bigger slices save round trips; smaller ones resend less
+# after a crash and notice a pause sooner.
+CLAIM_AT_ONCE = 25
+
 _WITHOUT_WAITING_FOR_DISK = "SET LOCAL synchronous_commit TO OFF;"
 
-# The per-message statements are prepared once per database connection: planning them again for
-# every message cost more than running them (measured: about 0.5 ms of planning each under load).
-_PREPARED_STATEMENTS = {
-    "messaging_claim": (
-        "(bigint, bigint, timestamptz)",
-        """
-        UPDATE messaging_message AS message SET state = 'sending', claimed_at = $3
-        FROM messaging_messagestream AS stream
-        WHERE message.id = $1 AND message.project_id = $2
-          AND stream.id = message.stream_id AND stream.state = 'open'
-          AND (message.state = 'queued' OR (message.state = 'deferred' AND message.next_attempt_at <= $3))
-        RETURNING message.attempts, message.first_attempt_at
-        """,
-    ),
-    "messaging_record_attempt": (
-        "(bigint, bigint, bigint, text, int, timestamptz, text, boolean, text, text, int, int)",
-        """
-        INSERT INTO messaging_messageattempt (
-            project_id, message_id, stream_id, channel, number, attempted_at, outcome, is_final, error,
-            provider_id, status_code, duration_ms
-        ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-        """,
-    ),
-    "messaging_record_outcome": (
-        "(bigint, bigint, text, int, timestamptz, timestamptz, text, timestamptz, boolean, timestamptz)",
-        # Only while our claim holds (a sweep may have handed the message to another task): the
-        # claim time identifies it, and keeps the plan on the primary key instead of the partial
-        # index of all `sending` rows.
-        """
-        UPDATE messaging_message SET
-            state = $3, attempts = $4, first_attempt_at = $5, next_attempt_at = $6, last_error = $7,
-            sent_at = $8, recovered = $9, claimed_at = NULL
-        WHERE id = $1 AND project_id = $2 AND state = 'sending' AND claimed_at = $10
-        """,
-    ),
-}
-_CLAIM_SQL = "EXECUTE messaging_claim(%(id)s, %(project)s, %(now)s);"
-_RECORD_ATTEMPT_SQL = (
-    "EXECUTE messaging_record_attempt(%(project)s, %(a_message)s, %(a_stream)s, %(a_channel)s, %(a_number)s,"
-    " %(a_attempted_at)s, %(a_outcome)s, %(a_is_final)s, %(a_error)s, %(a_provider_id)s, %(a_status_code)s,"
-    " %(a_duration_ms)s);"
+_RECORD_ATTEMPTS_SQL = """
+INSERT INTO messaging_messageattempt (
+    project_id, message_id, stream_id, channel, number, attempted_at, outcome, is_final, error,
+    provider_id, status_code, duration_ms
 )
-_RECORD_OUTCOME_SQL = (
-    "EXECUTE messaging_record_outcome(%(o_message)s, %(project)s, %(o_state)s, %(o_attempts)s,"
-    " %(o_first_attempt_at)s, %(o_next_attempt_at)s, %(o_last_error)s, %(o_sent_at)s, %(o_recovered)s,"
-    " %(o_claimed_at)s);"
-)
-_prepared_on = threading.local()
-
-
-def _prepare_statements() -> None:
-    """Prepare the per-message statements on this thread's connection, once per connection.
-
-    Prepared statements belong to the session and survive rollbacks; a new connection (after a
-    reconnect) is a new object, so it is prepared again.
-    """
-    connection.ensure_connection()
-    raw = connection.connection
-    if getattr(_prepared_on, "connection", None) is raw:
-        return
-    with raw.cursor() as cursor:
-        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'messaging_%'")
-        existing = {name for (name,) in cursor.fetchall()}
-        for name, (types, sql) in _PREPARED_STATEMENTS.items():
-            if name not in existing:
-                cursor.execute(f"PREPARE {name} {types} AS {sql}")
-    _prepared_on.connection = raw
-
-
-_OUTCOME_SQL = """
-UPDATE messaging_message SET
-    state = %(o_state)s, attempts = %(o_attempts)s, first_attempt_at = %(o_first_attempt_at)s,
-    next_attempt_at = %(o_next_attempt_at)s, last_error = %(o_last_error)s, sent_at = %(o_sent_at)s,
-    recovered = %(o_recovered)s, claimed_at = NULL
-WHERE id = %(o_message)s AND project_id = %(project)s AND state = 'sending';
+SELECT %(project)s, * FROM unnest(
+    %(a_message)s::bigint[], %(a_stream)s::bigint[], %(a_channel)s::text[], %(a_number)s::int[],
+    %(a_attempted_at)s::timestamptz[], %(a_outcome)s::text[], %(a_is_final)s::bool[], %(a_error)s::text[],
+    %(a_provider_id)s::text[], %(a_status_code)s::int[], %(a_duration_ms)s::int[]
+);
 """
 
-_OUTCOME_SQL = """
+# Only while our claim holds (a sweep may have handed a message to another task): the claim time
+# identifies it.
+_RECORD_OUTCOMES_SQL = """
 UPDATE messaging_message AS message SET
     state = outcome.state, attempts = outcome.attempts, first_attempt_at = outcome.first_attempt_at,
     next_attempt_at = outcome.next_attempt_at, last_error = outcome.last_error,
     sent_at = outcome.sent_at, recovered = outcome.recovered, claimed_at = NULL
-FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::text[],
-            %s::timestamptz[], %s::bool[], %s::timestamptz[])
-     AS outcome(id, state, attempts, first_attempt_at, next_attempt_at, last_error, sent_at, recovered,
-                claimed_at)
-WHERE message.id = outcome.id AND message.project_id = %s AND message.state = 'sending'
-  AND message.claimed_at = outcome.claimed_at
+FROM unnest(
+    %(o_message)s::bigint[], %(o_state)s::text[], %(o_attempts)s::int[],
+    %(o_first_attempt_at)s::timestamptz[], %(o_next_attempt_at)s::timestamptz[], %(o_last_error)s::text[],
+    %(o_sent_at)s::timestamptz[], %(o_recovered)s::bool[], %(o_claimed_at)s::timestamptz[]
+) AS outcome(id, state, attempts, first_attempt_at, next_attempt_at, last_error, sent_at, recovered,
+             claimed_at)
+WHERE message.id = outcome.id AND message.project_id = %(project)s AND message.state = 'sending'
+  AND message.claimed_at = outcome.claimed_at;
+"""
+
+# Claims the due messages among `claim_ids`, and renews our claims on `renew_ids` (claimed at
+# `renew_since`); a renewed message whose stream closed meanwhile goes back to waiting, as it was.
+_CLAIM_SQL = """
+WITH claimed AS (
+    UPDATE messaging_message AS message SET state = 'sending', claimed_at = %(now)s
+    FROM messaging_messagestream AS stream
+    WHERE message.project_id = %(project)s AND stream.id = message.stream_id AND stream.state = 'open'
+      AND (
+        (message.id = ANY(%(claim_ids)s) AND (
+            message.state = 'queued' OR (message.state = 'deferred' AND message.next_attempt_at <= %(now)s)
+        ))
+        OR (message.id = ANY(%(renew_ids)s) AND message.state = 'sending'
+            AND message.claimed_at = %(renew_since)s)
+      )
+    RETURNING message.id, message.attempts, message.first_attempt_at
+), released AS (
+    UPDATE messaging_message AS message
+    SET state = CASE WHEN message.attempts > 0 THEN 'deferred' ELSE 'queued' END, claimed_at = NULL
+    WHERE message.project_id = %(project)s AND message.id = ANY(%(renew_ids)s)
+      AND message.state = 'sending' AND message.claimed_at = %(renew_since)s
+      AND message.id NOT IN (SELECT id FROM claimed)
+)
+SELECT id, attempts, first_attempt_at FROM claimed;
 """
 
 
@@ -182,6 +153,7 @@ class OutcomeRecorder:
         attempts_before: int,
         first_attempt_at: datetime | None,
         attempted_at: datetime,
+        claimed_at: datetime,
         duration_ms: int,
     ) -> None:
         number = attempts_before + 1
@@ -191,7 +163,7 @@ class OutcomeRecorder:
             state="",
             attempts=number,
             first_attempt_at=first_attempt_at,
-            claimed_at=attempted_at,
+            claimed_at=claimed_at,
         )
         is_final = False
         if isinstance(outcome, Sent):
@@ -281,45 +253,69 @@ class OutcomeRecorder:
             and self.channel.wants_on_sent(self.batch)
         )
 
-    def record_and_claim(self, message_id: int, now: datetime) -> Claim | None:
-        """Write the pending outcome (at most one) and claim the next message, in one round trip."""
-        sql, params = [_WITHOUT_WAITING_FOR_DISK], {"project": self.project.pk, "now": now, "id": message_id}
-        for outcome in self.pending:
-            if outcome.attempt is not None:
-                sql.append(_RECORD_ATTEMPT_SQL)
-                params.update(_attempt_params(outcome.attempt))
-            sql.append(_RECORD_OUTCOME_SQL)
-            params.update(_outcome_params(outcome))
-        sql.append(_CLAIM_SQL)
+    def record_and_claim(
+        self, *, claim_ids: list[int], renew_ids: list[int], renew_since: datetime | None, now: datetime
+    ) -> dict[int, Claim]:
+        """Write the pending outcomes, then claim `claim_ids` and renew `renew_ids`, in one round
+        trip: message id → its claim, for the messages now ours."""
+        params = {
+            "project": self.project.pk,
+            "now": now,
+            "claim_ids": claim_ids,
+            "renew_ids": renew_ids,
+            "renew_since": renew_since,
+        }
+        sql = [_WITHOUT_WAITING_FOR_DISK, *self._pending_sql(params), _CLAIM_SQL]
+        self.pending = []
         with connection.cursor() as cursor:
             cursor.execute("".join(sql), params)
-            claimed = cursor.fetchone()
-        self.pending = []
-        return claimed
+            return {message_id: (attempts, first) for message_id, attempts, first in cursor.fetchall()}
+
+    def _pending_sql(self, params: dict) -> list[str]:
+        """The statements writing the pending outcomes, their parameters added to `params`."""
+        if not self.pending:
+            return []
+        sql = []
+        attempts = [o.attempt for o in self.pending if o.attempt is not None]
+        if attempts:
+            sql.append(_RECORD_ATTEMPTS_SQL)
+            params.update(
+                a_message=[a.message_id for a in attempts],
+                a_stream=[a.stream_id for a in attempts],
+                a_channel=[a.channel for a in attempts],
+                a_number=[a.number for a in attempts],
+                a_attempted_at=[a.attempted_at for a in attempts],
+                a_outcome=[a.outcome for a in attempts],
+                a_is_final=[a.is_final for a in attempts],
+                a_error=[a.error for a in attempts],
+                a_provider_id=[a.provider_id for a in attempts],
+                a_status_code=[a.status_code for a in attempts],
+                a_duration_ms=[a.duration_ms for a in attempts],
+            )
+        sql.append(_RECORD_OUTCOMES_SQL)
+        params.update(
+            o_message=[o.message.pk for o in self.pending],
+            o_state=[o.state for o in self.pending],
+            o_attempts=[o.attempts for o in self.pending],
+            o_first_attempt_at=[o.first_attempt_at for o in self.pending],
+            o_next_attempt_at=[o.next_attempt_at for o in self.pending],
+            o_last_error=[o.last_error for o in self.pending],
+            o_sent_at=[o.sent_at for o in self.pending],
+            o_recovered=[o.recovered for o in self.pending],
+            o_claimed_at=[o.claimed_at for o in self.pending],
+        )
+        return sql
 
     def flush(self) -> None:
+        """Write the pending outcomes now, in a transaction of their own with their effects."""
         if not self.pending:
             return
-        pending, self.pending = self.pending, []
+        pending = self.pending
+        params: dict = {"project": self.project.pk}
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                MessageAttempt.objects.bulk_create([o.attempt for o in pending if o.attempt is not None])
-                cursor.execute(
-                    _OUTCOME_SQL,
-                    [
-                        [o.message.pk for o in pending],
-                        [o.state for o in pending],
-                        [o.attempts for o in pending],
-                        [o.first_attempt_at for o in pending],
-                        [o.next_attempt_at for o in pending],
-                        [o.last_error for o in pending],
-                        [o.sent_at for o in pending],
-                        [o.recovered for o in pending],
-                        [o.claimed_at for o in pending],
-                        self.project.pk,
-                    ],
-                )
+                cursor.execute("".join([_WITHOUT_WAITING_FOR_DISK, *self._pending_sql(params)]), params)
+            self.pending = []
             if any(o.state == Message.State.SENT for o in pending) and self.channel.wants_on_sent(self.batch):
                 self.channel.on_sent(batch=self.batch)
             failed = [o for o in pending if o.state == Message.State.FAILED]
@@ -355,36 +351,6 @@ class OutcomeRecorder:
                 )
             for stream_id, reason in reasons.items():
                 _pause_streams(project=self.project, stream_ids=[stream_id], reason=reason)
-
-
-def _attempt_params(attempt: MessageAttempt) -> dict:
-    return {
-        "a_message": attempt.message_id,
-        "a_stream": attempt.stream_id,
-        "a_channel": attempt.channel,
-        "a_number": attempt.number,
-        "a_attempted_at": attempt.attempted_at,
-        "a_outcome": attempt.outcome,
-        "a_is_final": attempt.is_final,
-        "a_error": attempt.error,
-        "a_provider_id": attempt.provider_id,
-        "a_status_code": attempt.status_code,
-        "a_duration_ms": attempt.duration_ms,
-    }
-
-
-def _outcome_params(outcome: MessageOutcome) -> dict:
-    return {
-        "o_message": outcome.message.pk,
-        "o_state": outcome.state,
-        "o_attempts": outcome.attempts,
-        "o_first_attempt_at": outcome.first_attempt_at,
-        "o_next_attempt_at": outcome.next_attempt_at,
-        "o_last_error": outcome.last_error,
-        "o_sent_at": outcome.sent_at,
-        "o_recovered": outcome.recovered,
-        "o_claimed_at": outcome.claimed_at,
-    }
 
 
 class DeliveryPolicy:
@@ -491,61 +457,106 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
         message.template, message.stream = templates[message.template_id], streams[message.stream_id]
     policy = DeliveryPolicy(project=project, channel=channel, candidates=candidates)
     batch = plugin.prepare(project=project, messages=candidates)
-    _prepare_statements()
     recorder = OutcomeRecorder(project=project, channel=plugin, batch=batch, report=report)
+    by_id = {message.pk: message for message in candidates}
+    to_claim = [message.pk for message in candidates]
+    to_renew: list[int] = []
+    claimed_at: datetime | None = None
+    # Renewed well before the sweep's threshold (twice the channel's timeout), since the message
+    # being sent when the slice turns old may still take a whole timeout.
+    renew_after = plugin.timeout / 2
     try:
-        for message in candidates:
-            policy.remaining -= 1
+        while to_claim or to_renew:
+            taking = to_claim[: max(0, CLAIM_AT_ONCE - len(to_renew))]
+            to_claim = to_claim[len(taking) :]
             now = timezone.now()
-            claimed = recorder.record_and_claim(message.pk, now)
-            if claimed is None:
-                continue
-            report.claimed += 1
-            attempts_before, first_attempt_at = claimed
-            skip_reason = plugin.skip_reason(message, batch)
-            if skip_reason:
-                recorder.add_skip(
-                    message,
-                    skip_reason,
-                    attempts_before=attempts_before,
-                    first_attempt_at=first_attempt_at,
-                    claimed_at=now,
-                )
-                continue
-            held = policy.hold(message, now, first_attempt=attempts_before == 0)
-            if held is not None:
-                state, reason, next_attempt_at, counter = held
-                setattr(report, counter, getattr(report, counter) + 1)
-                if state == Message.State.SKIPPED:
-                    report.skipped += 1
-                elif state == Message.State.DEFERRED:
-                    report.deferred += 1
-                recorder.add_hold(
-                    message,
-                    state,
-                    reason,
-                    attempts_before=attempts_before,
-                    first_attempt_at=first_attempt_at,
-                    claimed_at=now,
-                    next_attempt_at=next_attempt_at,
-                )
-                continue
-            started = time.monotonic()
-            try:
-                outcome = plugin.send(plugin.render(message, batch), batch)
-            except RenderFailed as error:
-                outcome = PermanentFailure(str(error))
-            recorder.add_outcome(
-                message,
-                outcome,
-                attempts_before=attempts_before,
-                first_attempt_at=first_attempt_at,
-                attempted_at=now,
-                duration_ms=int((time.monotonic() - started) * 1000),
+            claims = recorder.record_and_claim(
+                claim_ids=taking, renew_ids=to_renew, renew_since=claimed_at, now=now
             )
-            if recorder.needs_own_transaction():
-                recorder.flush()
+            report.claimed += len(claims.keys() & set(taking))
+            to_renew, claimed_at = [], now
+            slice_started = time.monotonic()
+            ours = sorted(claims)
+            for position, message_id in enumerate(ours):
+                if time.monotonic() - slice_started > renew_after:
+                    to_renew = ours[position:]
+                    break
+                policy.remaining -= 1
+                attempts_before, first_attempt_at = claims[message_id]
+                _deliver_one(
+                    by_id[message_id],
+                    plugin=plugin,
+                    batch=batch,
+                    policy=policy,
+                    recorder=recorder,
+                    report=report,
+                    attempts_before=attempts_before,
+                    first_attempt_at=first_attempt_at,
+                    claimed_at=claimed_at,
+                )
+                if recorder.needs_own_transaction():
+                    recorder.flush()
+                    to_renew = ours[position + 1 :]
+                    break
     finally:
         recorder.flush()
         plugin.close(batch)
     return report
+
+
+def _deliver_one(
+    message: Message,
+    *,
+    plugin: Channel,
+    batch: Batch,
+    policy: DeliveryPolicy,
+    recorder: OutcomeRecorder,
+    report: DeliveryReport,
+    attempts_before: int,
+    first_attempt_at: datetime | None,
+    claimed_at: datetime,
+) -> None:
+    """Skip, hold or send one claimed message, leaving its outcome with the recorder."""
+    now = timezone.now()
+    skip_reason = plugin.skip_reason(message, batch)
+    if skip_reason:
+        recorder.add_skip(
+            message,
+            skip_reason,
+            attempts_before=attempts_before,
+            first_attempt_at=first_attempt_at,
+            claimed_at=claimed_at,
+        )
+        return
+    held = policy.hold(message, now, first_attempt=attempts_before == 0)
+    if held is not None:
+        state, reason, next_attempt_at, counter = held
+        setattr(report, counter, getattr(report, counter) + 1)
+        if state == Message.State.SKIPPED:
+            report.skipped += 1
+        elif state == Message.State.DEFERRED:
+            report.deferred += 1
+        recorder.add_hold(
+            message,
+            state,
+            reason,
+            attempts_before=attempts_before,
+            first_attempt_at=first_attempt_at,
+            claimed_at=claimed_at,
+            next_attempt_at=next_attempt_at,
+        )
+        return
+    started = time.monotonic()
+    try:
+        outcome = plugin.send(plugin.render(message, batch), batch)
+    except RenderFailed as error:
+        outcome = PermanentFailure(str(error))
+    recorder.add_outcome(
+        message,
+        outcome,
+        attempts_before=attempts_before,
+        first_attempt_at=first_attempt_at,
+        attempted_at=now,
+        claimed_at=claimed_at,
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )

@@ -24,6 +24,7 @@ from campaigns.models import Publication
 from config.celery import app
 from distributions import services
 from distributions.sending import distributions_sweep_sending
+from messaging.delivery import CLAIM_AT_ONCE
 from messaging.models import Message
 from messaging.sweeps import messages_sweep
 from segments.services import segment_create
@@ -125,7 +126,8 @@ def test_killing_the_worker_mid_send_loses_nothing_and_never_publishes_a_code_tw
     keys = Counter(request.headers["webhook-id"] for request in receiver.requests)
     assert len(expected) == TOTAL
     assert set(keys) == expected
-    assert sum(count - 1 for count in keys.values()) <= kills
+    # One worker thread: each kill can leave at most the slice it was sending unrecorded.
+    assert sum(count - 1 for count in keys.values()) <= kills * CLAIM_AT_ONCE
     publications = Publication.objects.for_project(local_project).filter(distribution_id=distribution.pk)
     assert publications.count() == TOTAL
     assert len(set(publications.values_list("customer_id", flat=True))) == TOTAL

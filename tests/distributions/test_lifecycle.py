@@ -98,7 +98,7 @@ def test_sending_a_draft_with_missing_parts_names_each_part_and_changes_nothing(
         "Property .audience: is required: one customer or a segment; "
         "Property .action.params.campaign: is required; "
         "Property .channels[0].template.subject: is required; "
-        "Property .channels[0].template.body: is required",
+        "Property .channels[0].template.body: is required: a body, design or custom_html",
     )
 
 

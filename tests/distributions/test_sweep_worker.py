@@ -59,13 +59,15 @@ def test_a_worker_running_the_beat_task_claims_the_due_distribution(project):
             # what beat does: send the task by name; routing picks the queue
             app.send_task("distributions.tasks.claim_due_distributions")
 
+            # Until the materialisation the claim starts is done too: a worker stopped in the middle
+            # of it would hold locks that the test database's flush then deadlocks on.
             claimed = wait_until(
                 lambda: (
                     Distribution.objects.for_project(project)
-                    .filter(pk=distribution.pk, status="sending")
+                    .filter(pk=distribution.pk, status="sending", materialised_at__isnull=False)
                     .first()
                 ),
-                what="the worker to claim the distribution",
+                what="the worker to claim and materialise the distribution",
             )
     finally:
         setup_logging.disconnect(_leave_logging_alone)

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from distributions import services
 from distributions.models import Distribution, DistributionChannel, DistributionStatus
-from distributions.services import DistributionRefused
 from messaging.editor.forms import markup_to_runs, runs_to_markup
 from tenancy.models import Project
 from tests.dashboard.conftest import signed_in
@@ -318,12 +317,6 @@ def test_the_lint_is_shown_beside_the_preview(draft, marketer):
     assert "{{ customer.name }} has no fallback" in response.content.decode()
 
 
-@pytest.mark.xfail(
-    raises=DistributionRefused,
-    strict=True,
-    reason="distributions.catalogue still requires template.body for email; a design has none "
-    "(fix: required_template=('subject',) for the email channel)",
-)
 def test_an_email_designed_in_the_editor_can_be_sent(project, marketer):
     distribution = services.distribution_create(
         project=project,

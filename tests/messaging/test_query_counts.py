@@ -1,5 +1,5 @@
-"""Delivery's database cost: one statement per message (its outcome and the next claim travel
-together), plus a constant per batch."""
+"""Delivery's database cost: one statement per slice of `CLAIM_AT_ONCE` messages (the previous slice's
+outcomes and the next claim travel together), plus a constant per batch."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from messaging.delivery import messages_deliver
+from messaging.delivery import CLAIM_AT_ONCE, messages_deliver
 from messaging.selectors import attempt_activity
 from tests.support.messaging import customers, enqueue
 
@@ -21,19 +21,23 @@ def statements_to_deliver(project, messages) -> int:
     return len(queries)
 
 
-def test_delivering_costs_one_statement_per_message_plus_a_constant(
+def test_delivering_costs_one_statement_per_slice_of_messages_plus_a_constant(
     local_project, stream, template, receiver
 ):
-    people = customers(local_project, 16)
+    people = customers(local_project, 1 + 5 + CLAIM_AT_ONCE + CLAIM_AT_ONCE + 1)
     statements_to_deliver(local_project, enqueue(local_project, stream, template, people[:1]))  # warm up
+    slices = people[1:6], people[6 : 6 + CLAIM_AT_ONCE], people[6 + CLAIM_AT_ONCE :]
 
-    five = statements_to_deliver(local_project, enqueue(local_project, stream, template, people[1:6]))
-    ten = statements_to_deliver(local_project, enqueue(local_project, stream, template, people[6:]))
+    five, one_slice, two_slices = (
+        statements_to_deliver(local_project, enqueue(local_project, stream, template, batch))
+        for batch in slices
+    )
 
-    assert ten - five == 5
+    assert one_slice == five
+    assert two_slices == one_slice + 1
     # Per batch: the messages, their templates, streams, endpoints and customers' consents, the last
-    # outcome's own write.
-    assert five - 5 <= 10, five
+    # outcomes' own write.
+    assert five <= 11, five
 
 
 def test_the_activity_pages_newest_first_by_keyset(local_project, stream, template, receiver):
