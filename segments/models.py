@@ -187,3 +187,25 @@ class SegmentSyncJob(TenantModel):
             return 0
         done = bisect.bisect_left(ends, self.next_customer_id)
         return min(99, done * 100 // len(ends))
+
+
+class SegmentSyncChange(TenantModel):
+    """One customer whose membership a sync job found to differ from its filter: the job's work list.
+
+    A job's first step compares the filter's whole member set with the stored members in one
+    statement and writes the differences here (in the same transaction as the job's ranges); the
+    job then applies them range by range. Kept until the job ends, then deleted.
+    """
+
+    job = models.ForeignKey(SegmentSyncJob, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No foreign key: the apply step re-reads the customer anyway, and a deleted one simply no
+    # longer matches (and their memberships went with them).
+    customer_id = models.BigIntegerField()
+    entering = models.BooleanField()  # False: leaving
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "job", "customer_id"], name="segment_sync_change_unique"
+            ),
+        ]
