@@ -126,12 +126,12 @@ class SegmentExit(TenantModel):
 class SegmentSyncJob(TenantModel):
     """One run of a segment's set-based sync, resumable from `next_customer_id`.
 
-    The first claim plans the job: it cuts the project's customers, in id order, into ranges of
-    about the same number of customers (`range_ends`, each range's last id), so that a small project
-    in a big shared table is not walked through other tenants' ids. Each range's membership changes,
-    its events and the advanced cursor then commit together, so a worker killed mid-range loses only
-    that range's uncommitted work and the next claim redoes it from the cursor: no change is applied
-    twice and no event is published twice.
+    The first claim plans the job: in one transaction it writes the customers whose membership
+    differs from the filter (`SegmentSyncChange`, the job's work list) and cuts them, in id order,
+    into ranges of about the same number of changes (`range_ends`, each range's last customer id).
+    Each range's membership changes, its events and the advanced cursor then commit together, so a
+    worker killed mid-range loses only that range's uncommitted work and the next claim redoes it
+    from the cursor: no change is applied twice and no event is published twice.
     """
 
     class Status(models.TextChoices):
