@@ -20,7 +20,7 @@ back (`raw_insert_members_s`).
 
 With `--loyalty`, a third of the customers also hold a card of a loyalty program ("Bench Rewards",
 cards and balances inserted in SQL) and the filter gains a fourth condition on its points
-(`loyalty_points.campaigns.Bench Rewards.points`, a correlated subquery on the cards).
+(`loyalty_points.campaigns.Bench Rewards.points`, an `EXISTS` over the cards).
 """
 
 from __future__ import annotations

@@ -126,12 +126,12 @@ class SegmentExit(TenantModel):
 class SegmentSyncJob(TenantModel):
     """One run of a segment's set-based sync, resumable from `next_customer_id`.
 
-    The first claim plans the job: it cuts the project's customers, in id order, into ranges of
-    about the same number of customers (`range_ends`, each range's last id), so that a small project
-    in a big shared table is not walked through other tenants' ids. Each range's membership changes,
-    its events and the advanced cursor then commit together, so a worker killed mid-range loses only
-    that range's uncommitted work and the next claim redoes it from the cursor: no change is applied
-    twice and no event is published twice.
+    The first claim plans the job: in one transaction it writes the customers whose membership
+    differs from the filter (`SegmentSyncChange`, the job's work list) and cuts them, in id order,
+    into ranges of about the same number of changes (`range_ends`, each range's last customer id).
+    Each range's membership changes, its events and the advanced cursor then commit together, so a
+    worker killed mid-range loses only that range's uncommitted work and the next claim redoes it
+    from the cursor: no change is applied twice and no event is published twice.
     """
 
     class Status(models.TextChoices):
@@ -187,3 +187,25 @@ class SegmentSyncJob(TenantModel):
             return 0
         done = bisect.bisect_left(ends, self.next_customer_id)
         return min(99, done * 100 // len(ends))
+
+
+class SegmentSyncChange(TenantModel):
+    """One customer whose membership a sync job found to differ from its filter: the job's work list.
+
+    A job's first step compares the filter's whole member set with the stored members in one
+    statement and writes the differences here (in the same transaction as the job's ranges); the
+    job then applies them range by range. Kept until the job ends, then deleted.
+    """
+
+    job = models.ForeignKey(SegmentSyncJob, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No foreign key: the apply step re-reads the customer anyway, and a deleted one simply no
+    # longer matches (and their memberships went with them).
+    customer_id = models.BigIntegerField()
+    entering = models.BooleanField()  # False: leaving
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "job", "customer_id"], name="segment_sync_change_unique"
+            ),
+        ]

@@ -10,10 +10,13 @@ distribution reacting to the same event sees the membership it produced.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
+import threading
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -136,10 +139,55 @@ def _evaluate(
         params.extend([*sql_params, customer_id])
         segment_ids.append(segment.pk)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)}", params)
+        _execute_prepared(cursor, f"SELECT {', '.join(columns)}", params)
         current, *matches = cursor.fetchone()
     matching = {segment_id for segment_id, matched in zip(segment_ids, matches, strict=True) if matched}
     return matching, set(current)
+
+
+# --- the re-check's SELECT as a prepared statement -----------------------------------------------
+# Planning that SELECT (fifty segment queries of a few joins each) costs several times running it,
+# which is a handful of index lookups for one customer. Its text only changes when the project's
+# filter segments do (the customer, the segments' values and the relative dates are parameters), so
+# it is prepared once per database connection and each re-check runs the stored generic plan: every
+# part of it starts from the customer's primary key, which a generic plan uses as well as a custom
+# one. (psycopg2 binds parameters on the client, so without this each call would be planned anew.)
+
+_PREPARED_LIMIT = 100  # statements kept per connection; beyond it they are all deallocated
+_PLACEHOLDER = re.compile(r"%[s%]")
+_prepared = threading.local()  # the raw connection, its prepared names, and texts PREPARE refused
+
+
+def _numbered(sql: str) -> str:
+    """`%s` placeholders as `$1, $2, …` (and `%%` back to `%`), as PREPARE wants them."""
+    counter = iter(range(1, 100_000))
+    return _PLACEHOLDER.sub(lambda match: "%" if match.group() == "%%" else f"${next(counter)}", sql)
+
+
+def _execute_prepared(cursor, sql: str, params: list) -> None:
+    raw = connection.connection
+    if getattr(_prepared, "raw", None) is not raw:
+        _prepared.raw, _prepared.names, _prepared.refused = raw, set(), set()
+    name = "segment_recheck_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:20]
+    if name in _prepared.refused:
+        cursor.execute(sql, params)
+        return
+    if name not in _prepared.names:
+        if len(_prepared.names) >= _PREPARED_LIMIT:
+            cursor.execute("DEALLOCATE ALL")
+            _prepared.names.clear()
+        try:
+            with transaction.atomic():  # a savepoint: a refused PREPARE must not abort the caller's
+                cursor.execute(f"PREPARE {name} AS {_numbered(sql)}")
+        except DatabaseError:
+            logger.warning("Segment re-check: PostgreSQL refused to prepare the query; run unprepared")
+            _prepared.refused.add(name)
+            cursor.execute(sql, params)
+            return
+        _prepared.names.add(name)
+    # LOCAL: for this transaction only; it bears on prepared statements, and only this one is.
+    placeholders = ", ".join(["%s"] * len(params))
+    cursor.execute(f"SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE {name} ({placeholders})", params)
 
 
 def evaluate_customer(

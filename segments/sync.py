@@ -1,18 +1,24 @@
-"""The set-based sync of a filter segment: resumable, in id-range batches, events exactly once.
+"""The set-based sync of a filter segment: resumable, in batches, events exactly once.
 
-A job walks the project's customers in ranges of customer ids. For each range, in one transaction:
-- `INSERT … SELECT` adds the range's customers that match the filter and are not members yet (an
-  anti-join skips the members, so a re-sync does not probe the unique index for each of them;
-  `ON CONFLICT DO NOTHING RETURNING` still covers a concurrent re-check, and only rows this
-  statement really inserted come back);
-- `DELETE … RETURNING` removes the range's members that no longer match;
-- the entered / left events for exactly those returned ids are published (`publish_many`);
-- the job's cursor moves past the range.
-All four commit together or not at all. A worker killed mid-range rolls the range back, cursor
-included, so whoever claims the job next (the beat sweep re-enqueues jobs whose lease ran out)
-redoes that range from scratch: every membership change is applied once and announced once. A
-concurrent real-time re-check of a customer uses the same RETURNING statements, so whichever of the
-two really changes a row is the one that announces it.
+A job works in two steps.
+- Diff, in one transaction: one statement evaluates the filter over all the project's customers
+  once, compares that set with the stored members (entered = matching EXCEPT members, left =
+  members EXCEPT matching) and writes only the differences to the job's work list
+  (`SegmentSyncChange`), cut into ranges of `RANGE_SIZE` changed customers (`range_ends`). A
+  re-sync where 1 % of the members change therefore evaluates the filter once over the project
+  and then touches only that 1 %, instead of evaluating it range by range over every customer.
+- Apply, one range of changes at a time, in one transaction each:
+  `INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING` adds the range's entering customers and
+  `DELETE … RETURNING` removes its leaving ones, both re-evaluating the filter for exactly those
+  customers (whatever changed since the diff, the membership written is the filter's answer at
+  this moment, and a customer the real-time re-check already moved is not moved twice: only rows
+  a statement really inserted or deleted come back); the entered / left events for exactly those
+  returned ids are published (`publish_many`); the job's cursor moves past the range.
+All of a range's writes commit together or not at all. A worker killed mid-step rolls that step
+back, cursor included, so whoever claims the job next (the beat sweep re-enqueues jobs whose lease
+ran out) redoes the diff, or that range, from scratch: every membership change is applied once and
+announced once. A concurrent real-time re-check of a customer uses the same RETURNING statements,
+so whichever of the two really changes a row is the one that announces it.
 
 The first sync of a segment is its baseline: it publishes no entered events (a new "Gold members"
 segment does not mean every Gold member just entered it). Passive segments never publish.
@@ -32,24 +38,53 @@ from customers.models import Customer
 from eventbus.cause import INTERNAL, Cause
 from eventbus.services import publish, publish_many
 from segments.filters import FilterError, compile_filter
-from segments.models import Segment, SegmentExit, SegmentMember, SegmentSyncJob
+from segments.models import Segment, SegmentExit, SegmentMember, SegmentSyncChange, SegmentSyncJob
 from tenancy.models import Project
 
 logger = logging.getLogger(__name__)
 
-RANGE_SIZE = 20_000  # customers per batch: a short transaction, a progress step
+RANGE_SIZE = 5_000  # changed customers per batch: a short transaction, a progress step
 LEASE = timedelta(minutes=2)
 
 ENTERED = "customer.segment.entered"
 LEFT = "customer.segment.left"
 
+# The filter is evaluated once (the materialized CTE) and both differences are read from it.
+DIFF_SQL = """
+WITH matching AS MATERIALIZED ({matching}),
+members AS (
+    SELECT customer_id FROM segments_segmentmember WHERE project_id = %s AND segment_id = %s
+)
+INSERT INTO segments_segmentsyncchange (project_id, job_id, customer_id, entering)
+SELECT %s, %s, entered.id, true
+FROM (SELECT id FROM matching EXCEPT SELECT customer_id FROM members) AS entered
+UNION ALL
+SELECT %s, %s, gone.customer_id, false
+FROM (SELECT customer_id FROM members EXCEPT SELECT id FROM matching) AS gone
+"""
+
+# The last customer id of each range of `RANGE_SIZE` changes.
+RANGES_SQL = """
+SELECT max(customer_id) FROM (
+    SELECT customer_id, (row_number() OVER (ORDER BY customer_id) - 1) / %s AS range_number
+    FROM segments_segmentsyncchange WHERE project_id = %s AND job_id = %s
+) AS numbered
+GROUP BY range_number ORDER BY 1
+"""
+
+RANGE_CHANGES_SQL = """
+SELECT coalesce(array_agg(customer_id) FILTER (WHERE entering), '{}'),
+       coalesce(array_agg(customer_id) FILTER (WHERE NOT entering), '{}')
+FROM segments_segmentsyncchange
+WHERE project_id = %s AND job_id = %s AND customer_id BETWEEN %s AND %s
+"""
+
+# The filter, re-evaluated for the range's changed customers only (`matching.id = ANY(…)`, which
+# PostgreSQL pushes down to primary-key lookups).
 INSERT_SQL = """
 INSERT INTO segments_segmentmember (project_id, segment_id, customer_id, entered_at)
 SELECT %s, %s, matching.id, %s FROM ({matching}) AS matching
-WHERE NOT EXISTS (
-    SELECT 1 FROM segments_segmentmember AS member
-    WHERE member.project_id = %s AND member.segment_id = %s AND member.customer_id = matching.id
-)
+WHERE matching.id = ANY(%s::bigint[])
 ON CONFLICT (project_id, segment_id, customer_id) DO NOTHING
 RETURNING customer_id
 """
@@ -57,8 +92,9 @@ RETURNING customer_id
 DELETE_SQL = """
 DELETE FROM segments_segmentmember AS member
 WHERE member.project_id = %s AND member.segment_id = %s
-  AND member.customer_id BETWEEN %s AND %s
-  AND member.customer_id NOT IN ({matching})
+  AND member.customer_id = ANY(%s::bigint[])
+  AND NOT EXISTS (SELECT 1 FROM ({matching}) AS matching
+                  WHERE matching.id = member.customer_id AND matching.id = ANY(%s::bigint[]))
 RETURNING member.customer_id
 """
 
@@ -83,9 +119,12 @@ def sync_job_create(*, project: Project, segment: Segment) -> SegmentSyncJob:
     from segments.tasks import sync_segment
 
     jobs = SegmentSyncJob.objects.for_project(project)
-    jobs.filter(
+    unfinished = jobs.filter(
         segment=segment, status__in=[SegmentSyncJob.Status.PENDING, SegmentSyncJob.Status.RUNNING]
-    ).update(status=SegmentSyncJob.Status.SUPERSEDED, lease_until=None)
+    )
+    superseded = list(unfinished.values_list("pk", flat=True))
+    unfinished.update(status=SegmentSyncJob.Status.SUPERSEDED, lease_until=None)
+    _discard_changes(project, superseded)
     job = SegmentSyncJob.objects.create(
         project=project,
         segment=segment,
@@ -101,15 +140,6 @@ def sync_job_create(*, project: Project, segment: Segment) -> SegmentSyncJob:
 
 
 # --- running a job -------------------------------------------------------------------------------
-
-
-PLAN_SQL = """
-SELECT min(id), max(id) FROM (
-    SELECT id, (row_number() OVER (ORDER BY id) - 1) / %s AS range_number
-    FROM customers_customer WHERE project_id = %s
-) AS numbered
-GROUP BY range_number ORDER BY 2
-"""
 
 
 def _claim(job_id: int) -> SegmentSyncJob | None:
@@ -128,27 +158,63 @@ def _claim(job_id: int) -> SegmentSyncJob | None:
     return job
 
 
-def _plan(job: SegmentSyncJob, range_size: int) -> None:
-    """Cut the project's customers into ranges of `range_size` (one sort of their ids, in the worker,
-    not in the request that created the job). Customers created later are the real-time re-check's."""
+def _locked_job(project: Project, job_id: int) -> tuple[SegmentSyncJob, Segment] | None:
+    """The job row, locked, and its segment, if the job is still this worker's to run."""
+    locked = SegmentSyncJob.objects.for_project(project).select_for_update().get(pk=job_id)
+    segment = Segment.objects.for_project(project).filter(pk=locked.segment_id).first()
+    if locked.status != SegmentSyncJob.Status.RUNNING or segment is None:
+        return None
+    if segment.filter_version != locked.filter_version:
+        _supersede(project, locked)
+        return None
+    return locked, segment
+
+
+def _plan(job: SegmentSyncJob, range_size: int) -> bool:
+    """Write the job's work list (the diff step, see the module's docstring) and cut it into ranges;
+    returns whether the job is still to be applied."""
     if job.is_planned:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(PLAN_SQL, [range_size, job.project_id])
-        ranges = cursor.fetchall()
-    ends = [last for _, last in ranges]
-    first = ranges[0][0] if ranges else 0
-    SegmentSyncJob.objects.for_project(job.project).filter(pk=job.pk, range_ends__isnull=True).update(
-        range_ends=ends, first_customer_id=first, next_customer_id=first
-    )
+        return True
+    project = job.project
+    with transaction.atomic():
+        current = _locked_job(project, job.pk)
+        if current is None:
+            return False
+        locked, segment = current
+        if locked.is_planned:
+            return True
+        try:
+            matching = matching_customers(project, segment, now=timezone.now())
+        except FilterError:
+            _abandon(project, segment, locked)
+            return False
+        matching_sql, matching_params = matching.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                DIFF_SQL.format(matching=matching_sql),
+                [*matching_params, project.pk, segment.pk, project.pk, job.pk, project.pk, job.pk],
+            )
+            cursor.execute(RANGES_SQL, [range_size, project.pk, job.pk])
+            ends = [last for (last,) in cursor.fetchall()]
+            cursor.execute(
+                "SELECT coalesce(min(customer_id), 0) FROM segments_segmentsyncchange"
+                " WHERE project_id = %s AND job_id = %s",
+                [project.pk, job.pk],
+            )
+            first = cursor.fetchone()[0]
+        locked.range_ends, locked.first_customer_id, locked.next_customer_id = ends, first, first
+        locked.lease_until = timezone.now() + LEASE
+        locked.save(update_fields=["range_ends", "first_customer_id", "next_customer_id", "lease_until"])
     job.range_ends, job.first_customer_id, job.next_customer_id = ends, first, first
+    return True
 
 
 def sync_job_run(job_id: int, *, range_size: int = RANGE_SIZE, on_range_applied=None) -> bool:
     """Run (or resume) the job to the end if it can be claimed; returns whether it finished.
 
-    `on_range_applied(job)` is called inside each range's transaction after its changes are written
-    and before they commit: the fault tests use it to die at the worst moment.
+    `range_size` is the number of changed customers applied per transaction. `on_range_applied(job)`
+    is called inside each range's transaction after its changes are written and before they commit:
+    the fault tests use it to die at the worst moment.
 
     Locks: a range's transaction locks only its job row (and the member rows it writes), never the
     segment row; the segment's progress and count are updated after it commits. The real-time
@@ -159,18 +225,15 @@ def sync_job_run(job_id: int, *, range_size: int = RANGE_SIZE, on_range_applied=
     job = _claim(job_id)
     if job is None:
         return False
-    _plan(job, range_size)
+    if not _plan(job, range_size):
+        return False
     project = job.project
     while True:
         with transaction.atomic():
-            locked = SegmentSyncJob.objects.for_project(project).select_for_update().get(pk=job.pk)
-            segment = Segment.objects.for_project(project).filter(pk=locked.segment_id).first()
-            if locked.status != SegmentSyncJob.Status.RUNNING or segment is None:
+            current = _locked_job(project, job.pk)
+            if current is None:
                 return False
-            if segment.filter_version != locked.filter_version:
-                locked.status = SegmentSyncJob.Status.SUPERSEDED
-                locked.save(update_fields=["status"])
-                return False
+            locked, segment = current
             if locked.current_range() is None:
                 break
             try:
@@ -191,19 +254,25 @@ def sync_job_run(job_id: int, *, range_size: int = RANGE_SIZE, on_range_applied=
 def _apply_range(project: Project, segment: Segment, job: SegmentSyncJob) -> tuple[int, int]:
     low, high = job.current_range()
     now = timezone.now()
-    matching = matching_customers(project, segment, now=now, extra=Q(pk__gte=low, pk__lte=high))
+    matching = matching_customers(project, segment, now=now)
     matching_sql, matching_params = matching.query.sql_with_params()
+    entered: list[int] = []
+    left: list[int] = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            INSERT_SQL.format(matching=matching_sql),
-            [project.pk, segment.pk, now, *matching_params, project.pk, segment.pk],
-        )
-        entered = [row[0] for row in cursor.fetchall()]
-        cursor.execute(
-            DELETE_SQL.format(matching=matching_sql),
-            [project.pk, segment.pk, low, high, *matching_params],
-        )
-        left = [row[0] for row in cursor.fetchall()]
+        cursor.execute(RANGE_CHANGES_SQL, [project.pk, job.pk, low, high])
+        entering, leaving = cursor.fetchone()
+        if entering:
+            cursor.execute(
+                INSERT_SQL.format(matching=matching_sql),
+                [project.pk, segment.pk, now, *matching_params, entering],
+            )
+            entered = [row[0] for row in cursor.fetchall()]
+        if leaving:
+            cursor.execute(
+                DELETE_SQL.format(matching=matching_sql),
+                [project.pk, segment.pk, leaving, *matching_params, leaving],
+            )
+            left = [row[0] for row in cursor.fetchall()]
     announce = segment.type == Segment.Type.AUTO_UPDATE and not job.is_initial
     if announce:
         announce_changes(project, segment, entered=entered, left=left, now=now, cause=INTERNAL)
@@ -215,6 +284,16 @@ def _apply_range(project: Project, segment: Segment, job: SegmentSyncJob) -> tup
     return len(entered), len(left)
 
 
+def _discard_changes(project: Project, job_ids: Iterable[int]) -> None:
+    SegmentSyncChange.objects.for_project(project).filter(job_id__in=list(job_ids)).delete()
+
+
+def _supersede(project: Project, job: SegmentSyncJob) -> None:
+    job.status = SegmentSyncJob.Status.SUPERSEDED
+    job.save(update_fields=["status"])
+    _discard_changes(project, [job.pk])
+
+
 def _abandon(project: Project, segment: Segment, job: SegmentSyncJob) -> None:
     """The stored filter no longer compiles (a field family was unregistered): stop, and say so."""
     logger.warning("Segment %s: filter no longer compiles; sync abandoned", segment.public_id)
@@ -222,6 +301,7 @@ def _abandon(project: Project, segment: Segment, job: SegmentSyncJob) -> None:
     job.finished_at = timezone.now()
     job.lease_until = None
     job.save(update_fields=["status", "finished_at", "lease_until"])
+    _discard_changes(project, [job.pk])
     Segment.objects.for_project(project).filter(pk=segment.pk).update(
         is_filter_valid=False, status=Segment.Status.SYNCED
     )
@@ -237,8 +317,7 @@ def _finish(project: Project, job_id: int) -> bool:
     if segment is None or job.status != SegmentSyncJob.Status.RUNNING:
         return False
     if segment.filter_version != job.filter_version:
-        job.status = SegmentSyncJob.Status.SUPERSEDED
-        job.save(update_fields=["status"])
+        _supersede(project, job)
         return False
     now = timezone.now()
     segment.member_count = SegmentMember.objects.for_project(project).filter(segment=segment).count()
@@ -247,6 +326,7 @@ def _finish(project: Project, job_id: int) -> bool:
     job.lease_until = None
     job.member_count = segment.member_count
     job.save(update_fields=["status", "finished_at", "lease_until", "member_count"])
+    _discard_changes(project, [job.pk])
     segment.status = Segment.Status.SYNCED
     segment.sync_progress = 100
     segment.synced_at = now

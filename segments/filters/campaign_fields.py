@@ -11,7 +11,8 @@ customer like any other field.
   published to the customer).
 - `loyalty_points.campaigns.<campaign>.points`: the balance of the customer's card in that loyalty
   program. A customer who is not a member has no balance: comparisons do not hold for them,
-  `$is_not` / `$not_in` do, and `$has_value` / `$is_unknown` test membership itself.
+  `$is_not` / `$not_in` do, and `$has_value` / `$is_unknown` test membership itself. These and the
+  tiers compile to `EXISTS` over the cards, not to a subquery per customer (see `_per_card`).
 - `loyalty_tier.campaigns.<campaign>.tier`: the id (`ltr_…`) of the tier the member holds; none for
   a member below every tier or a non-member.
 
@@ -24,7 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import BigIntegerField, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.aggregates import Count
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import IsNull
@@ -123,7 +124,10 @@ def redemption_summary(match: re.Match, options: Mapping[str, Any], context: Con
 
 
 def _card_of(campaign: str, field: str) -> QuerySet:
-    """The customer's card in the program named `campaign` (a name, or an id `camp_…`)."""
+    """The customer's card in the program named `campaign` (a name, or an id `camp_…`).
+
+    A customer holds one card per program; should one program's name be another's id, a card of
+    either counts."""
     from campaigns.models import LoyaltyCard
 
     if not 1 <= len(campaign) <= 255:
@@ -136,17 +140,51 @@ def _card_of(campaign: str, field: str) -> QuerySet:
     )
 
 
+def _per_card(
+    cards: QuerySet, value: Any, kind: Kind, positive: dict[str, Operator], negations: dict[str, str]
+) -> dict[str, Operator]:
+    """Operators on a value of the customer's card, each an `EXISTS` (or `NOT EXISTS`) over the cards.
+
+    Not a scalar subquery compared outside (`(SELECT balance … LIMIT 1) >= 500`): PostgreSQL can only
+    run that once per customer, while an `EXISTS` becomes a semi-join (an anti-join for `NOT EXISTS`)
+    that a sync runs as one hash join over the program's cards and a re-check of one customer as
+    an index lookup. A negated operator is the `NOT EXISTS` of its positive one, so a customer
+    without a card (or without a value on it) passes it, and the condition is never NULL.
+    """
+    rows = cards.annotate(card_value=value)
+    inner = Target(kind, F("card_value"))
+
+    def holds(operator: Operator) -> Operator:
+        return Operator(lambda t, o, c: Q(Exists(rows.filter(operator.build(inner, o, c)))))
+
+    def fails(operator: Operator) -> Operator:
+        return Operator(lambda t, o, c: ~Q(Exists(rows.filter(operator.build(inner, o, c)))))
+
+    return {
+        **{name: holds(operator) for name, operator in positive.items()},
+        **{name: fails(positive[of]) for name, of in negations.items()},
+    }
+
+
+NEGATIONS = {"$is_not": "$is", "$not_in": "$in", "$is_unknown": "$has_value"}
+
+
 def loyalty_points(match: re.Match, options: Mapping[str, Any], context: Context) -> Field:
     from segments.filters.fields import Field
 
     card = _card_of(match.group("campaign"), match.group(0))
-    balance = card.order_by("pk").values(points=Coalesce("voucher__loyalty_balance", Value(0)))[:1]
-    return Field(Target(Kind.NUMBER, Subquery(balance, output_field=BigIntegerField())), POINTS_OPERATORS)
+    positive = {name: POINTS_OPERATORS[name] for name in POINTS_OPERATORS if name not in NEGATIONS}
+    operators = _per_card(
+        card, Coalesce("voucher__loyalty_balance", Value(0)), Kind.NUMBER, positive, NEGATIONS
+    )
+    # The operators read the card themselves; the target names only the kind.
+    return Field(Target(Kind.NUMBER, F("pk")), operators)
 
 
 def loyalty_tier(match: re.Match, options: Mapping[str, Any], context: Context) -> Field:
     from segments.filters.fields import Field
 
     card = _card_of(match.group("campaign"), match.group(0))
-    tier = card.filter(tier__isnull=False).order_by("pk").values("tier__public_id")[:1]
-    return Field(Target(Kind.STRING, Subquery(tier, output_field=CharField())), TIER_OPERATORS)
+    positive = {name: TIER_OPERATORS[name] for name in TIER_OPERATORS if name not in NEGATIONS}
+    operators = _per_card(card, F("tier__public_id"), Kind.STRING, positive, NEGATIONS)
+    return Field(Target(Kind.STRING, F("pk")), operators)

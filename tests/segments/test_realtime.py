@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
 from customers.events import custom_event_track
@@ -195,10 +196,27 @@ def test_one_customer_is_rechecked_against_every_segment_in_a_fixed_number_of_qu
             },
         )
 
+    # The first re-check on a connection prepares the SELECT (a PREPARE inside a savepoint).
+    customer_recheck(project=project, customer_id=ada.pk, cause=None)
+
     # The segments, the customer's re-check lock, then one SELECT of their memberships and all 25
-    # filters on them.
+    # filters on them (the prepared statement's EXECUTE).
     with django_assert_num_queries(3):
         customer_recheck(project=project, customer_id=ada.pk, cause=None)
+
+
+def test_a_recheck_query_postgresql_cannot_prepare_runs_unprepared_in_the_same_transaction(project):
+    from segments.realtime import _execute_prepared
+
+    make_customer(project, "ada")
+    with connection.cursor() as cursor:
+        # PREPARE cannot tell the type of a bare `$1 IS NULL`; the failure stays in its savepoint.
+        _execute_prepared(cursor, "SELECT %s IS NULL", [None])
+        assert cursor.fetchone() == (True,)
+        _execute_prepared(cursor, "SELECT %s IS NULL", [1])
+        assert cursor.fetchone() == (False,)
+        cursor.execute("SELECT count(*) FROM customers_customer WHERE source_id = 'ada'")
+        assert cursor.fetchone() == (1,)
 
 
 def test_a_deleted_customer_leaves_silently_and_the_counts_follow(dispatch_pending, project):
@@ -218,3 +236,16 @@ def test_a_deleted_customer_leaves_silently_and_the_counts_follow(dispatch_pendi
     assert (segment.member_count, vips.member_count) == (1, 0)
     assert members(project, segment) == {"bob"}
     assert segment_events(project, LEFT) == []
+
+
+def test_prepared_recheck_queries_beyond_the_limit_are_deallocated_and_prepared_again(monkeypatch):
+    from segments import realtime
+
+    monkeypatch.setattr(realtime, "_PREPARED_LIMIT", 1)
+    with connection.cursor() as cursor:
+        runs = [("SELECT %s::int + 1", 1, 2), ("SELECT %s::int + 2", 1, 3), ("SELECT %s::int + 1", 5, 6)]
+        for sql, value, expected in runs:
+            realtime._execute_prepared(cursor, sql, [value])
+            assert cursor.fetchone() == (expected,)
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'segment_recheck_%%'")
+        assert cursor.fetchone() == (1,)

@@ -7,11 +7,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.utils import timezone
 
+from customers.models import Customer
 from eventbus.models import DomainEvent
 from segments import sync
-from segments.models import Segment, SegmentSyncJob
+from segments.models import Segment, SegmentSyncChange, SegmentSyncJob
 from segments.services import segment_create, segment_update
 from tests.segments.support import make_customer, members, segment_events
 
@@ -26,7 +28,8 @@ def level(value: str) -> dict:
 
 @pytest.fixture
 def people(project):
-    """Twelve customers, so that a range size of 5 makes three ranges: c00..c03 are gold."""
+    """Twelve customers, so that a range size of 5 cuts a change of all twelve into three ranges of
+    changes: c00..c03 are gold."""
     return [
         make_customer(project, f"c{i:02d}", metadata={"level": "gold" if i < 4 else "silver"})
         for i in range(12)
@@ -142,17 +145,59 @@ def test_a_sync_interrupted_mid_range_resumes_without_duplicate_events(project, 
     assert segment_events(project, LEFT) == ["c00", "c01", "c02", "c03"]
 
 
+def test_a_resync_works_through_only_the_customers_whose_membership_differs(project, people):
+    segment = segment_create(project=project, name="Gold", type="auto-update", filter=level("gold"))
+    assert run(project, segment)
+    segment.refresh_from_db()
+    people[0].metadata = {"level": "silver"}
+    people[5].metadata = {"level": "gold"}
+    for person in (people[0], people[5]):
+        person.save(update_fields=["metadata"])
+
+    with transaction.atomic():
+        sync.sync_job_create(project=project, segment=segment)
+    assert run(project, segment)
+
+    job = latest_job(project, segment)
+    assert (job.range_ends, job.entered_count, job.left_count) == ([people[5].pk], 1, 1)
+    assert segment_events(project, ENTERED) == ["c05"]
+    assert segment_events(project, LEFT) == ["c00"]
+    assert not SegmentSyncChange.objects.for_project(project).exists()  # the work list is gone
+
+
+def test_a_change_undone_before_its_range_is_applied_is_neither_applied_nor_announced(project, people):
+    segment = segment_create(project=project, name="Gold", type="auto-update", filter=level("gold"))
+    assert run(project, segment)
+    segment.refresh_from_db()
+    people[0].metadata = {"level": "silver"}
+    people[5].metadata = {"level": "gold"}
+    for person in (people[0], people[5]):
+        person.save(update_fields=["metadata"])
+    with transaction.atomic():
+        sync.sync_job_create(project=project, segment=segment)
+
+    def c05_changes_back(job):  # after the diff, while the range of c00 is applied
+        if job.next_customer_id == people[0].pk + 1:
+            Customer.objects.filter(pk=people[5].pk).update(metadata={"level": "silver"})
+
+    assert sync.sync_job_run(latest_job(project, segment).pk, range_size=1, on_range_applied=c05_changes_back)
+
+    assert members(project, segment) == {"c01", "c02", "c03"}
+    assert segment_events(project, ENTERED) == []
+    assert segment_events(project, LEFT) == ["c00"]
+
+
 def test_an_edit_supersedes_a_running_sync(project, people):
     segment = segment_create(project=project, name="Gold", type="auto-update", filter=level("gold"))
     first_job = latest_job(project, segment)
 
-    def edit_midway(job):
-        if job.next_customer_id - job.first_customer_id == 5:
+    def edit_midway(job):  # the four gold customers enter in two ranges of two
+        if job.next_customer_id - job.first_customer_id == 2:
             segment_update(
                 project=project, segment=Segment.objects.get(pk=segment.pk), filter=level("silver")
             )
 
-    assert not sync.sync_job_run(first_job.pk, range_size=5, on_range_applied=edit_midway)
+    assert not sync.sync_job_run(first_job.pk, range_size=2, on_range_applied=edit_midway)
     first_job.refresh_from_db()
     assert first_job.status == "superseded"
     assert run(project, segment)
