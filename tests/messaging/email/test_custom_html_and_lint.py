@@ -134,6 +134,18 @@ def test_variables_without_fallbacks_are_warnings(project):
     assert "{{ loyalty.points_balance }}" in findings[0].message
 
 
+def test_payloads_read_by_machines_get_no_fallback_warnings_but_still_need_the_code():
+    payload = {"payload": {"name": "{{ customer.name }}", "tier": "{{ loyalty.tier }}"}}
+
+    assert template_lint(channel="webhook", content=payload, carries_code=False) == []
+    assert codes(
+        template_lint(channel="sms", content={"body": "{{ customer.name }}"}, carries_code=False)
+    ) == [("warning", "no_fallback")]
+    assert codes(template_lint(channel="webhook", content=payload, carries_code=True)) == [
+        ("error", "missing_code")
+    ]
+
+
 def test_content_without_the_unsubscribe_link_is_an_error(project):
     content = {
         "subject": "Hi",
