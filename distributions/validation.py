@@ -26,6 +26,11 @@ from distributions.parameters import ParameterInvalid, resolve_parameter
 from tenancy.models import Project
 
 AUDIENCE_TYPES = {"customer": ParameterKind.CUSTOMER, "segment": ParameterKind.SEGMENT}
+# The plain editor gives an email a text body; the message editor gives it a block design or, on the
+# enterprise plan, custom HTML instead (`distributions.channels` passes either on to messaging).
+TEMPLATE_ALTERNATIVES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("email", "body"): ("design", "custom_html"),
+}
 
 
 @dataclass(frozen=True)
@@ -249,10 +254,13 @@ def completeness_problems(project: Project, config: Configuration) -> list[Probl
                 for name in found.required_settings
                 if not settings.get(name)
             )
+        template = entry.get("template") or {}
         problems.extend(
             Problem(f".channels[{index}].template.{name}", "is required")
             for name in found.required_template
-            if not (entry.get("template") or {}).get(name)
+            if not any(
+                template.get(given) for given in (name, *TEMPLATE_ALTERNATIVES.get((found.key, name), ()))
+            )
         )
     return _unique(problems)
 
