@@ -2,7 +2,8 @@
 
 Idempotent: each is looked up by name and created only when missing. Built through the services, so
 the history (activity log, `distribution.*` events, messages) is what a marketer's clicks would have
-left. Both send webhooks to the project's sandbox receiver (`webhooks_out.services.seed_webhooks`).
+left. Both send webhooks to the project's sandbox receiver (`webhooks_out.services.seed_webhooks`);
+the live one also emails, which the run command's SMTP sink keeps in the same sandbox inbox.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from customers.models import Customer
 from distributions import sending, services
 from distributions.models import Distribution
 from messaging.delivery import messages_deliver
+from messaging.email.starters import starter
 from messaging.models import Message
 from tenancy.models import Project
 from webhooks_out.services import seed_webhooks
@@ -60,8 +62,8 @@ def _action(project: Project) -> dict:
 
 
 def seed_distributions(project: Project) -> list[Distribution]:
-    """A live automatic distribution (an order paid over $99 → a welcome code by webhook) and a
-    manual one that was sent to the first customer, with its history."""
+    """A live automatic distribution (an order paid over $99 → a welcome code by webhook and email)
+    and a manual one that was sent to the first customer, with its history."""
     created = []
     if not _exists(project, LIVE_NAME):
         live = services.distribution_create(
@@ -70,7 +72,11 @@ def seed_distributions(project: Project) -> list[Distribution]:
                 "name": LIVE_NAME,
                 "trigger": {"key": "order_paid", "params": {"validation_rule": _rule(project).public_id}},
                 "action": _action(project),
-                "channels": [_webhook(project, "order.thank_you")],
+                # By email too: the run command's SMTP sink shows it in the sandbox inbox.
+                "channels": [
+                    _webhook(project, "order.thank_you"),
+                    {"kind": "email", "template": starter("simple")},
+                ],
             },
         )
         created.append(services.distribution_send(project=project, distribution=live))

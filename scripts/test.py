@@ -26,7 +26,8 @@ DATABASE_NAME = "distribution_manager"  # pytest-django creates and uses test_di
 
 
 def main() -> int:
-    bootstrap.ensure_environment({"embedded", "test"})  # the smoke test runs the embedded servers
+    # The smoke test runs the run command, with its embedded servers and SMTP sink.
+    bootstrap.ensure_environment({"embedded", "smtp-sink", "test"})
     # Until pytest runs, a SIGTERM or SIGHUP unwinds like Ctrl-C, so that no server is left behind.
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.default_int_handler)

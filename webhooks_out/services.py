@@ -155,8 +155,16 @@ def sandbox_url(project: Project, *, base_url: str | None = None) -> str:
     return (base_url or settings.SITE_URL).rstrip("/") + path
 
 
-def sandbox_delivery_record(*, project: Project, headers: Mapping[str, str], body: bytes) -> SandboxDelivery:
-    """Keep what arrived; say which of the project's endpoints signed it, if one did."""
+def sandbox_delivery_record(
+    *,
+    project: Project,
+    headers: Mapping[str, str],
+    body: bytes,
+    kind: str = "webhook",
+    request_line: str = "",
+) -> SandboxDelivery:
+    """Keep what arrived (a webhook, or an email from the sandbox's SMTP sink); say which of the
+    project's endpoints signed it, if one did."""
     signature = next(
         (value for name, value in headers.items() if name.lower() == "x-voucherify-signature"), ""
     )
@@ -173,6 +181,8 @@ def sandbox_delivery_record(*, project: Project, headers: Mapping[str, str], bod
         headers=dict(headers),
         body=body[:MAX_SANDBOX_BODY].decode("utf-8", errors="replace"),
         verified_endpoint=verified,
+        kind=kind,
+        request_line=request_line[:300],
     )
 
 

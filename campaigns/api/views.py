@@ -315,7 +315,8 @@ def voucher_asset(request: HttpRequest, token: str) -> HttpResponse:
     as_svg = request.GET.get("format") == "svg"
     if payload["k"] == "barcode":
         return HttpResponse(code128_svg(voucher.code), content_type="image/svg+xml")
-    qr = segno.make(voucher.code, error="m")
+    # Never a Micro QR (what segno.make picks for short codes): phone cameras and tills cannot read it.
+    qr = segno.make_qr(voucher.code, error="m")
     if as_svg:
         return HttpResponse(qr.svg_inline(scale=4), content_type="image/svg+xml")
     buffer = io.BytesIO()

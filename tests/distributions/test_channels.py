@@ -7,6 +7,7 @@ import pytest
 
 from distributions import services
 from distributions.services import DistributionRefused
+from messaging.email.starters import starter
 from messaging.models import MessageTemplate
 from tests.distributions.support import nothing_changes
 from webhooks_out.models import WebhookEndpoint
@@ -75,3 +76,28 @@ def test_save_and_send_refuses_a_channel_it_cannot_use_and_changes_nothing(
     assert problem in refused.value.details
     assert not WebhookEndpoint.objects.for_project(project).exists()
     assert not MessageTemplate.objects.for_project(project).exists()
+
+
+def with_email(template):
+    fields = {"name": "Thanks", "trigger": {"key": "order_paid"}, "action": {"key": "plain_message"}}
+    return {**fields, "channels": [{"kind": "email", "template": template}]}
+
+
+def test_an_email_designed_in_the_message_editor_is_sent_with_its_design(project):
+    design = starter("simple")
+    draft = services.distribution_create(project=project, fields=with_email(design))
+
+    services.distribution_send(project=project, distribution=draft)
+
+    template = MessageTemplate.objects.for_project(project).get()
+    assert template.content["subject"] == design["subject"]
+    assert "Here is your personal code:" in template.content["compiled"]["html"]  # compiled at save
+
+
+def test_an_email_with_neither_a_body_nor_a_design_is_refused_naming_the_body(project):
+    draft = services.distribution_create(project=project, fields=with_email({"subject": "Hi"}))
+
+    with nothing_changes(), pytest.raises(DistributionRefused) as refused:
+        services.distribution_send(project=project, distribution=draft)
+
+    assert "Property .channels[0].template.body: is required" in refused.value.details

@@ -26,7 +26,7 @@ def test_seed_distributions_makes_a_live_and_a_sent_one_once(project):
     live, sent = distributions[LIVE_NAME], distributions[SENT_NAME]
     assert (live.status, live.action_params) == ("live", {"campaign": welcome.public_id})
     assert live.trigger_params["validation_rule"].startswith("val_")
-    assert [c.kind for c in live.channels.all()] == ["webhook"]
+    assert [c.kind for c in live.channels.order_by("pk")] == ["webhook", "email"]
     assert sent.status == "sent"
     assert sent.send_at <= sent.sending_started_at <= sent.sent_at
     assert list(

@@ -196,10 +196,27 @@ def test_run_command_boots_everything_prints_a_working_login_and_stops_everythin
     assert "/login/" not in login.headers["Location"]
     assert http.get(f"{base_url}{login.headers['Location']}", timeout=10).status_code == 200
 
+    # And an order over $99 sets off the demo's live distribution, whose email the run command's SMTP
+    # sink keeps in the sandbox inbox
+    assert "keeps every email in the Sandbox inbox" in run_command.wait_for_line(r"Email: ", deadline).string
+    order = http.post(
+        f"{base_url}/v1/orders",
+        json={"customer": {"source_id": "demo-customer-00001"}, "amount": 12000, "status": "PAID"},
+        headers={"X-App-Id": app_id, "X-App-Token": app_token},
+        timeout=10,
+    )
+    assert order.status_code in (200, 201), order.text
+    poll_until(
+        lambda: "A code for you," in http.get(f"{base_url}/sandbox/", timeout=10).text,
+        time.monotonic() + 60,
+        "the demo email in the sandbox inbox",
+    )
+
     # When Ctrl-C reaches the run command
     launcher = psutil.Process(run_command.process.pid)
-    started_processes = launcher.children(recursive=True)  # redis, gunicorn, celery and their workers
-    assert len(started_processes) >= 6
+    # redis, gunicorn, celery and their workers, the SMTP sink
+    started_processes = launcher.children(recursive=True)
+    assert len(started_processes) >= 7
     postmaster = psutil.Process(run_command.postmaster_pid())
     run_command.process.send_signal(signal.SIGINT)
     exit_code = run_command.process.wait(STOP_DEADLINE_SECONDS)
