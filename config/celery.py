@@ -60,5 +60,6 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
     },
     "purge-abandoned-draft-segments": {"task": "segments.tasks.purge_abandoned_drafts", "schedule": 3600.0},
+    "record-segment-sizes": {"task": "segments.tasks.record_segment_sizes", "schedule": 3600.0},
 }
 app.autodiscover_tasks()

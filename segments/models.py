@@ -209,3 +209,18 @@ class SegmentSyncChange(TenantModel):
                 fields=["project", "job", "customer_id"], name="segment_sync_change_unique"
             ),
         ]
+
+
+class SegmentSize(TenantModel):
+    """A segment's member count at one moment: the dashboard's "members over time".
+
+    Beat records every segment's count each hour (one statement for all of them), so the chart
+    follows real-time entries and exits too, not only the syncs.
+    """
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+", db_index=False)
+    taken_at = models.DateTimeField()
+    members = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "segment", "taken_at"], name="segment_size_history")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from segments import services, sync
+from segments import history, services, sync
 from segments.models import Segment
 
 
@@ -40,3 +40,8 @@ def resync_time_dependent_segments() -> int:
 @shared_task(name="segments.tasks.purge_abandoned_drafts")
 def purge_abandoned_drafts() -> int:
     return services.abandoned_drafts_purge()
+
+
+@shared_task(name="segments.tasks.record_segment_sizes")
+def record_segment_sizes() -> int:
+    return history.segment_sizes_record()
