@@ -14,7 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Trunc
 
 from campaigns.models import Publication, Redemption
-from distributions.models import Distribution, DistributionActivity
+from distributions.models import Distribution, DistributionActivity, DistributionChannel, DistributionStatus
 from distributions.sending import skipped_counts
 from distributions.services import stream_of
 from messaging.models import Message, MessageAttempt
@@ -134,19 +134,21 @@ def campaign_distribution_rows(
         .order_by()
         .values_list("stream__public_id", "count")
     )
-    channel_counts = dict(
-        Distribution.objects.for_project(project)
-        .filter(pk__in=[d.pk for d in distributions])
-        .annotate(count=Count("channels"))
-        .values_list("pk", "count")
-    )
+    channel_kinds: dict[int, list[str]] = {}
+    for distribution_id, kind in (
+        DistributionChannel.objects.for_project(project)
+        .filter(distribution_id__in=[d.pk for d in distributions])
+        .order_by("position", "pk")
+        .values_list("distribution_id", "kind")
+    ):
+        channel_kinds.setdefault(distribution_id, []).append(kind)
     rows = []
     for distribution in distributions:
         counts = codes.get(distribution.pk, {"published": 0, "redeemed": 0})
         rows.append(
             {
                 "distribution": distribution,
-                "channels": channel_counts.get(distribution.pk, 0),
+                "channels": channel_kinds.get(distribution.pk, []),
                 "codes_published": counts["published"],
                 "messages_delivered": delivered.get(distribution.stream_public_id, 0),
                 "codes_redeemed": counts["redeemed"],
@@ -154,6 +156,45 @@ def campaign_distribution_rows(
             }
         )
     return rows
+
+
+# A message is done once it can no longer go out: sent, failed for good or skipped.
+DONE_STATES = (Message.State.SENT, Message.State.FAILED, Message.State.SKIPPED)
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+def sending_progress(*, project: Project, distributions: list[Distribution]) -> dict[int, Progress]:
+    """For the distributions sending now (or paused mid-send): their messages done out of all, in one
+    grouped query over their streams (the stream and state index)."""
+    streams = {
+        d.stream_public_id: d.pk
+        for d in distributions
+        if d.stream_public_id
+        and DistributionStatus.SENDING in (d.status, d.paused_from)
+        and d.status != DistributionStatus.ARCHIVED
+    }
+    if not streams:
+        return {}
+    rows = (
+        Message.objects.for_project(project)
+        .filter(stream__public_id__in=list(streams))
+        .values("stream__public_id")
+        .annotate(total=Count("id"), done=Count("id", filter=Q(state__in=DONE_STATES)))
+        .order_by()
+    )
+    progress = {pk: Progress(0, 0) for pk in streams.values()}
+    for row in rows:
+        progress[streams[row["stream__public_id"]]] = Progress(row["done"], row["total"])
+    return progress
 
 
 # --- Activity: lifecycle lines and per-message outcomes, one keyset-paged timeline -----------------
