@@ -83,6 +83,7 @@ class ListFilters(forms.Form):
         start, end = data.get("created_from"), data.get("created_to")
         if start and end and end < start:
             self.add_error("created_to", "Pick a day on or after the start day.")
+            data.pop("created_from", None)  # half a range would filter by surprise
         return data
 
 

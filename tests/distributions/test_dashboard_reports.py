@@ -44,7 +44,7 @@ def test_the_campaign_page_lists_its_distributions_with_their_counts(delivered, 
 
     section = html[html.index('id="campaign-distributions"') :]
     assert f'href="/distributions/{distribution.public_id}/"' in section
-    assert "<td>Sent</td>" in section and "<td>100%</td>" in section
+    assert ">Sent</span>" in section and '<td class="num">100%</td>' in section
 
 
 def test_setting_live_again_from_the_page_can_replay_what_failed(owner, local_project, endpoint):

@@ -54,7 +54,9 @@ def _webhook(project: Project) -> dict:
     }
 
 
-def _history(project: Project, distribution: Distribution, customers: list[Customer], rng: random.Random) -> None:
+def _history(
+    project: Project, distribution: Distribution, customers: list[Customer], rng: random.Random
+) -> None:
     """A week of messages on each of the distribution's channels: mostly sent, some failed for good,
     some sent on a retry (recovered); and codes published to a third of the customers, half redeemed."""
     stream = services.distribution_stream_open(project=project, distribution=distribution)
@@ -96,7 +98,9 @@ def _history(project: Project, distribution: Distribution, customers: list[Custo
     campaign_id = distribution.action_params.get("campaign")
     if campaign_id is None:
         return
-    vouchers = list(Voucher.objects.for_project(project).filter(campaign__public_id=campaign_id).order_by("pk"))
+    vouchers = list(
+        Voucher.objects.for_project(project).filter(campaign__public_id=campaign_id).order_by("pk")
+    )
     for voucher, customer in zip(vouchers[: len(customers) // 3], customers, strict=False):
         Publication.objects.create(
             project=project,
@@ -140,7 +144,10 @@ def build_showcase(project: Project, by=None) -> Showcase:
         project=project,
         fields={
             "name": "Order paid over $99",
-            "rules": {"1": {"name": "order.amount", "conditions": {"$more_than": [9900]}, "rules": {}}, "logic": "1"},
+            "rules": {
+                "1": {"name": "order.amount", "conditions": {"$more_than": [9900]}, "rules": {}},
+                "logic": "1",
+            },
         },
     )
     segment = segment_services.segment_create(project=project, name="New customers", type="static")
@@ -207,4 +214,10 @@ def build_showcase(project: Project, by=None) -> Showcase:
     paused = services.distribution_pause(project=project, distribution=paused, by=by)
 
     draft = create({"name": "Cart reminder", "trigger": {"key": "order_created"}})
+    # The week of history above needs distributions at least that old.
+    Distribution.objects.for_project(project).filter(pk__in=[live.pk, sent.pk]).update(
+        created_at=timezone.now() - timedelta(days=8)
+    )
+    live.refresh_from_db()
+    sent.refresh_from_db()
     return Showcase(project, campaign, segment, live, sent, scheduled, paused, draft)
