@@ -47,14 +47,25 @@ def code_counts(
         publications = publications.filter(created_at__gte=since)
     if until is not None:
         publications = publications.filter(created_at__lt=until)
-    rows = (
-        publications.annotate(was_redeemed=_redeemed_once(project))
-        .values("distribution_id")
-        .annotate(published=Count("id"), redeemed=Count("id", filter=Q(was_redeemed=True)))
+    # Two grouped counts rather than one with a per-row EXISTS in the aggregate's FILTER: in a
+    # WHERE clause PostgreSQL turns the EXISTS into a hashed semi-join, instead of probing the
+    # redemptions once per publication (200,000 probes for a big distribution).
+    published = dict(
+        publications.values("distribution_id")
+        .annotate(count=Count("id"))
         .order_by()
+        .values_list("distribution_id", "count")
+    )
+    redeemed = dict(
+        publications.filter(_redeemed_once(project))
+        .values("distribution_id")
+        .annotate(count=Count("id"))
+        .order_by()
+        .values_list("distribution_id", "count")
     )
     return {
-        row["distribution_id"]: {"published": row["published"], "redeemed": row["redeemed"]} for row in rows
+        distribution_id: {"published": count, "redeemed": redeemed.get(distribution_id, 0)}
+        for distribution_id, count in published.items()
     }
 
 
@@ -148,7 +159,8 @@ def campaign_distribution_rows(
         rows.append(
             {
                 "distribution": distribution,
-                "channels": channel_kinds.get(distribution.pk, []),
+                "channels": len(channel_kinds.get(distribution.pk, [])),
+                "channel_kinds": channel_kinds.get(distribution.pk, []),
                 "codes_published": counts["published"],
                 "messages_delivered": delivered.get(distribution.stream_public_id, 0),
                 "codes_redeemed": counts["redeemed"],

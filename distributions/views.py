@@ -127,13 +127,25 @@ def _with_channels(distributions):
     )
 
 
+ROW_URLS = ("detail", "row", "edit", "pause", "resume", "delete")
+PUBLIC_ID_SLOT = "PUBLIC-ID"
+
+
+def _row_urls() -> dict[str, str]:
+    # Reversed once per list and filled in per row: fifty rows times six `{% url %}` tags cost a
+    # third of the page's server time.
+    return {name: reverse(f"distributions:{name}", args=[PUBLIC_ID_SLOT]) for name in ROW_URLS}
+
+
 def list_rows(project: Project, distributions: list[Distribution]) -> list[dict]:
     """What a list row shows: the trigger and its conditions by name, the channels, sending progress.
     A fixed number of queries whatever the number of rows."""
     names = words.parameter_names(project=project, distributions=distributions)
     progress = sending_progress(project=project, distributions=distributions)
+    urls = _row_urls()
     return [
         {
+            "urls": {name: url.replace(PUBLIC_ID_SLOT, distribution.public_id) for name, url in urls.items()},
             "distribution": distribution,
             "trigger": catalogue.trigger(distribution.trigger_key),
             "action": catalogue.action(distribution.action_key),
