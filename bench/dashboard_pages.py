@@ -139,7 +139,7 @@ CROSS JOIN big CROSS JOIN counted
 LEFT JOIN streams ON streams.slot = g %% counted.n
 CROSS JOIN LATERAL (SELECT
     CASE g %% 20 WHEN 17 THEN 'failed' WHEN 18 THEN 'skipped' WHEN 19 THEN 'queued' ELSE 'sent' END AS state,
-    now() - ((g * 7919) %% (30 * 24 * 3600) || ' seconds')::interval AS at) AS m
+    now() - ((g::bigint * 7919) %% (30 * 24 * 3600) || ' seconds')::interval AS at) AS m
 """
 
 ATTEMPTS_SQL = """
@@ -154,14 +154,20 @@ FROM messaging_message m CROSS JOIN LATERAL generate_series(1, m.attempts) AS a(
 WHERE m.project_id = %(project)s
 """
 
+# The first messages (by id: the big distribution's) each published one code, paired by rank.
 PUBLICATIONS_SQL = """
+WITH v AS (
+    SELECT id, campaign_id, row_number() OVER (ORDER BY id) AS k FROM campaigns_voucher
+    WHERE project_id = %(project)s AND campaign_id = %(campaign_id)s
+), m AS (
+    SELECT id, customer_id, stream_id, cause_key, created_at, row_number() OVER (ORDER BY id) AS k
+    FROM messaging_message WHERE project_id = %(project)s ORDER BY id LIMIT %(codes)s
+)
 INSERT INTO campaigns_publication (project_id, public_id, voucher_id, campaign_id, customer_id, channel,
     metadata, slot, distribution_id, cause_key, created_at)
-SELECT m.project_id, 'pub_bench_' || v.id, v.id, v.campaign_id, m.customer_id, 'API', '{}'::jsonb, 0,
+SELECT %(project)s, 'pub_bench_' || v.id, v.id, v.campaign_id, m.customer_id, 'API', '{}'::jsonb, 0,
     d.id, m.cause_key, m.created_at
-FROM (SELECT id, campaign_id, row_number() OVER (ORDER BY id) AS k FROM campaigns_voucher
-      WHERE project_id = %(project)s AND campaign_id = %(campaign_id)s) AS v
-JOIN messaging_message m ON m.project_id = %(project)s AND m.public_id = 'msg_bench_' || v.k
+FROM v JOIN m ON m.k = v.k
 JOIN messaging_messagestream s ON s.id = m.stream_id
 JOIN distributions_distribution d ON d.project_id = s.project_id AND d.stream_public_id = s.public_id
 """
@@ -304,6 +310,7 @@ def main(argv: list[str] | None = None) -> dict:
             "email_template": email.pk,
             "webhook_template": webhook.pk,
             "count": args.distributions,
+            "codes": args.codes,
         }
         step("distributions", DISTRIBUTIONS_SQL, ids)
         step("streams", STREAMS_SQL, ids)

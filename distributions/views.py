@@ -286,7 +286,12 @@ def _analytics(request: HttpRequest, distribution: Distribution) -> dict:
     until = timezone.now() + timedelta(seconds=1)
     since = until - span if span is not None else distribution.created_at
     report = distribution_analytics(
-        project=request.project, distribution=distribution, since=since, until=until, interval=interval
+        project=request.project,
+        distribution=distribution,
+        since=since,
+        until=until,
+        interval=interval,
+        with_message_states=False,
     )
     label = "%H:%M" if interval == "hour" else "%b %d"
     with timezone.override(zoneinfo.ZoneInfo(request.project.timezone)):
