@@ -37,23 +37,35 @@ NAMED_KINDS = {
 class Condition:
     label: str  # the parameter's label in the catalogue ("Validation rule")
     value: str  # what it names, by name ("Orders above $99"), or the id when it is gone
+    part: str  # "trigger", "action" or "audience"
 
 
-def _parameters(distribution: Distribution) -> Iterable[tuple[catalogue.Parameter, object]]:
+def _parameters(distribution: Distribution) -> Iterable[tuple[str, catalogue.Parameter, object]]:
     trigger = catalogue.trigger(distribution.trigger_key)
     action = catalogue.action(distribution.action_key)
-    for definition, params in ((trigger, distribution.trigger_params), (action, distribution.action_params)):
+    for part, definition, params in (
+        ("trigger", trigger, distribution.trigger_params),
+        ("action", action, distribution.action_params),
+    ):
         if definition is None:
             continue
         for parameter in definition.parameters:
             value = (params or {}).get(parameter.name)
             if value not in (None, ""):
-                yield parameter, value
+                yield part, parameter, value
     audience = distribution.audience or {}
     if audience.get("type") == "customer" and audience.get("customer"):
-        yield catalogue.Parameter("customer", ParameterKind.CUSTOMER, "Customer"), audience["customer"]
+        yield (
+            "audience",
+            catalogue.Parameter("customer", ParameterKind.CUSTOMER, "Customer"),
+            audience["customer"],
+        )
     if audience.get("type") == "segment" and audience.get("segment"):
-        yield catalogue.Parameter("segment", ParameterKind.SEGMENT, "Segment"), audience["segment"]
+        yield (
+            "audience",
+            catalogue.Parameter("segment", ParameterKind.SEGMENT, "Segment"),
+            audience["segment"],
+        )
 
 
 def parameter_names(*, project: Project, distributions: Iterable[Distribution]) -> dict[str, str]:
@@ -61,7 +73,7 @@ def parameter_names(*, project: Project, distributions: Iterable[Distribution]) 
     wanted: dict[type, set[str]] = {}
     columns: dict[type, str] = {}
     for distribution in distributions:
-        for parameter, value in _parameters(distribution):
+        for _, parameter, value in _parameters(distribution):
             named = NAMED_KINDS.get(parameter.kind)
             if named is not None and isinstance(value, str):
                 model, column = named
@@ -78,8 +90,8 @@ def parameter_names(*, project: Project, distributions: Iterable[Distribution]) 
 def conditions(distribution: Distribution, names: dict[str, str]) -> list[Condition]:
     """The trigger's and action's parameters and the audience, each by its label and what it names."""
     return [
-        Condition(parameter.label, names.get(value, value) if isinstance(value, str) else str(value))
-        for parameter, value in _parameters(distribution)
+        Condition(parameter.label, names.get(value, value) if isinstance(value, str) else str(value), part)
+        for part, parameter, value in _parameters(distribution)
     ]
 
 

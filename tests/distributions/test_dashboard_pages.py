@@ -247,7 +247,7 @@ def test_the_audience_tab_counts_messages_per_state_and_says_why_customers_were_
     assert ">New customers</a> when it sent." in html
     sent = Message.objects.for_project(project).filter(stream__public_id=showcase.sent.stream_public_id)
     row = (
-        f'<td>email</td><td class="num">0</td><td class="num">{sent.filter(state="sent").count()}</td>'
+        f'<td>Email</td><td class="num">0</td><td class="num">{sent.filter(state="sent").count()}</td>'
         f'<td class="num">0</td><td class="num">{sent.filter(state="skipped").count()}</td>'
     )
     assert row in html
@@ -424,3 +424,16 @@ def test_a_marketer_neither_sees_nor_uses_api_keys_or_member_management(marketer
     assert "Add a member" not in members and post_forms(members) == []
     assert refused == [403, 403, 403]
     assert project.api_keys.count() == 0 and project.memberships.count() == 2
+
+
+def test_the_audience_of_an_automatic_distribution_is_said_by_its_trigger_conditions_only(showcase, owner):
+    html = (
+        signed_in(owner)
+        .get(f"/distributions/{showcase.live.public_id}/", {"tab": "audience"})
+        .content.decode()
+    )
+
+    assert (
+        "Each customer whose event matches the trigger (order paid), "
+        "where validation rule is “Order paid over $99”.</p>"
+    ) in html

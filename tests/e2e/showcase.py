@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from campaigns.models import Campaign, Publication, Voucher
+from campaigns.models import Campaign, Publication, Redemption, Voucher
 from campaigns.validation_rules.services import validation_rule_create
 from customers.models import Customer
 from distributions import services
@@ -58,7 +58,8 @@ def _history(
     project: Project, distribution: Distribution, customers: list[Customer], rng: random.Random
 ) -> None:
     """A week of messages on each of the distribution's channels: mostly sent, some failed for good,
-    some sent on a retry (recovered); and codes published to a third of the customers, half redeemed."""
+    some sent on a retry (recovered); and codes published to a third of the customers, half of them
+    redeemed."""
     stream = services.distribution_stream_open(project=project, distribution=distribution)
     now = timezone.now()
     for channel in distribution.channels.all():
@@ -101,7 +102,9 @@ def _history(
     vouchers = list(
         Voucher.objects.for_project(project).filter(campaign__public_id=campaign_id).order_by("pk")
     )
-    for voucher, customer in zip(vouchers[: len(customers) // 3], customers, strict=False):
+    for index, (voucher, customer) in enumerate(
+        zip(vouchers[: len(customers) // 3], customers, strict=False)
+    ):
         Publication.objects.create(
             project=project,
             public_id=f"pub_showcase_{voucher.pk}",
@@ -110,6 +113,23 @@ def _history(
             customer=customer,
             distribution_id=distribution.pk,
         )
+        if index % 2 == 0:
+            Voucher.objects.for_project(project).filter(pk=voucher.pk).update(redeemed_quantity=1)
+            Redemption.objects.create(
+                project=project,
+                public_id=f"r_showcase_{voucher.pk}",
+                object=Redemption.Object.REDEMPTION,
+                result=Redemption.Result.SUCCESS,
+                status=Redemption.Status.SUCCEEDED,
+                related_object_type="voucher",
+                related_object_id=voucher.public_id,
+                voucher_code=voucher.code,
+                voucher=voucher,
+                campaign=voucher.campaign,
+                customer=customer,
+                amount=12900,
+                channel_type="API",
+            )
 
 
 def _attempt(project, stream, message: Message, number: int, outcome: str) -> MessageAttempt:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_accessible, screenshot
+from tests.e2e.conftest import ARTIFACTS, assert_accessible, screenshot
 from tests.e2e.showcase import build_showcase
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -47,6 +47,7 @@ def test_every_tab_of_a_distribution_page_reads_well_and_passes_the_audit(signed
 
     page.get_by_role("link", name="Audience").click()
     expect(page.locator("#distribution-audience-counts")).to_be_visible()
+    screenshot(page, "distribution-audience")
     assert_accessible(page)
 
     page.get_by_role("link", name="Analytics").click()
@@ -59,8 +60,14 @@ def test_every_tab_of_a_distribution_page_reads_well_and_passes_the_audit(signed
 
     page.get_by_role("link", name="Activity").click()
     expect(page.locator("#activity-lines")).to_contain_text("Set live")
-    screenshot(page, "distribution-activity")
     assert_accessible(page)
+    page.get_by_label("Time range").select_option("24h")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_label("Time range")).to_have_value("24h")
+    expect(page.locator("#activity-lines li").first).to_be_visible()
+    screenshot(page, "distribution-activity")
+    # The README shows the top of it: the newest lines are the point.
+    page.screenshot(path=str(ARTIFACTS / "screenshots" / "distribution-activity-top.png"))
 
 
 def test_the_campaign_page_lists_the_distributions_publishing_its_codes(signed_in, marketer, showcase):
