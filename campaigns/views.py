@@ -178,6 +178,7 @@ def _summary(campaign: Campaign) -> list[tuple[str, str]]:
     return items
 
 
+@vary_on_headers("HX-Request")
 @membership_required
 def campaign_detail(request: HttpRequest, identifier: str) -> HttpResponse:
     campaign = access_campaign(request, identifier)
@@ -185,6 +186,17 @@ def campaign_detail(request: HttpRequest, identifier: str) -> HttpResponse:
         Campaign.objects.for_project(request.project).filter(pk=campaign.pk), request.project
     )
     counts = counted.values("published_count", "redeemed_count").get()
+    if request.htmx and request.GET.get("part") == "counts":
+        # Polled while codes are being generated: the counts climb in place.
+        return render(
+            request,
+            "campaigns/campaign_detail.html#counts",
+            {
+                "campaign": campaign,
+                "published_count": counts["published_count"],
+                "redeemed_count": counts["redeemed_count"],
+            },
+        )
     # A page of distributions at a time: their counts are per-distribution aggregates.
     distributions_page = Paginator(
         campaign_distributions(project=request.project, campaign_public_id=campaign.public_id),

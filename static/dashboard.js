@@ -46,6 +46,20 @@
       : "That did not work (HTTP " + status + "). Reload the page and try again.");
   });
 
+  // Keyboard focus follows a row replaced in place: after Pause, focus lands on Resume.
+  var refocusRow = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    refocusRow = target && target.tagName === "TR" && target.contains(document.activeElement) ? target.id : null;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!refocusRow) return;
+    var row = document.getElementById(refocusRow);
+    var control = row && row.querySelector(".actions-cell button, .actions-cell a");
+    if (control) control.focus();
+    refocusRow = null;
+  });
+
   // Countdowns: <time data-countdown="ISO moment">, refreshed every second until it passes.
   function pad(number) { return String(number).padStart(2, "0"); }
 

@@ -437,3 +437,44 @@ def test_the_audience_of_an_automatic_distribution_is_said_by_its_trigger_condit
         "Each customer whose event matches the trigger (order paid), "
         "where validation rule is “Order paid over $99”.</p>"
     ) in html
+
+
+# --- Progress of long work elsewhere --------------------------------------------------------------
+
+
+def test_a_syncing_segment_shows_its_progress_and_polls_until_synced(showcase, owner, project):
+    from segments.models import Segment
+
+    Segment.objects.for_project(project).filter(pk=showcase.segment.pk).update(
+        status="syncing", sync_progress=40
+    )
+    client = signed_in(owner)
+    page = f"/segments/{showcase.segment.public_id}/"
+
+    html = client.get(page).content.decode()
+    Segment.objects.for_project(project).filter(pk=showcase.segment.pk).update(
+        status="synced", sync_progress=100
+    )
+    badge = client.get(page, {"part": "sync"}, **HTMX).content.decode()
+
+    assert f'hx-get="{page}?part=sync" hx-trigger="every 2s"' in html
+    assert '<progress max="100" value="40"' in html and "syncing 40%" in html
+    assert 'data-sync="synced"' in badge and "hx-trigger" not in badge
+
+
+def test_codes_being_generated_climb_in_place_on_the_campaign_page(showcase, owner, project):
+    from campaigns.models import Campaign
+
+    Campaign.objects.for_project(project).filter(pk=showcase.campaign.pk).update(
+        creation_status="IN_PROGRESS"
+    )
+    client = signed_in(owner)
+    page = f"/campaigns/{showcase.campaign.public_id}/"
+
+    html = client.get(page).content.decode()
+    counts = client.get(page, {"part": "counts"}, **HTMX).content.decode()
+
+    assert f'hx-get="{page}?part=counts" hx-trigger="every 2s"' in html
+    assert counts.lstrip().startswith('<div class="stats" id="campaign-counts"')
+    assert '<div class="stat-value">40</div><div class="stat-label">Codes generated' in counts
+    assert "generating…" in counts

@@ -29,7 +29,8 @@ def test_a_marketer_pauses_and_resumes_a_live_distribution_from_the_list(signed_
 
     expect(row.locator(".status-cell")).to_contain_text("Paused")
     expect(page.locator("#toasts")).to_contain_text("“Thank you for your order” paused.")
-    row.get_by_role("button", name="Resume").click()
+    expect(row.get_by_role("button", name="Resume")).to_be_focused()  # focus follows the swapped row
+    page.keyboard.press("Enter")
     expect(row.locator(".status-cell")).to_contain_text("Live")
     expect(row.get_by_role("button", name="Pause")).to_be_visible()
     assert page.url.endswith("/distributions/")  # in place: no navigation happened
