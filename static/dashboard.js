@@ -12,16 +12,17 @@
   function arm(toast) {
     var close = toast.querySelector(".toast-close");
     if (close) close.addEventListener("click", function () { dismiss(toast); });
-    if (!toast.classList.contains("alert-error")) setTimeout(function () { dismiss(toast); }, 6000);
+    if (!toast.querySelector(".alert-error")) setTimeout(function () { dismiss(toast); }, 6000);
   }
 
   function showToast(level, message) {
     var region = document.getElementById("toasts");
     if (!region || !message) return;
     var toast = document.createElement("div");
-    toast.className = "toast alert alert-" + level;
-    toast.setAttribute("role", level === "error" ? "alert" : "status");
-    var text = document.createElement("span");
+    toast.className = "toast";
+    var text = document.createElement("div");
+    text.className = "alert alert-" + level;
+    text.setAttribute("role", level === "error" ? "alert" : "status");
     text.textContent = message;
     var close = document.createElement("button");
     close.type = "button";
