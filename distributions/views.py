@@ -36,6 +36,7 @@ from distributions.models import (
     Distribution,
     DistributionActivity,
     DistributionChannel,
+    DistributionQuerySet,
     DistributionStatus,
 )
 from distributions.preflight import distribution_preflight
@@ -87,7 +88,7 @@ class ListFilters(forms.Form):
         return data
 
 
-def _filtered(project: Project, data: dict):
+def _filtered(project: Project, data: dict) -> DistributionQuerySet:
     distributions = Distribution.objects.for_project(project)
     status = data.get("status") or ""
     if status == DistributionStatus.ARCHIVED:
@@ -117,7 +118,7 @@ def _filtered(project: Project, data: dict):
     return distributions.order_by("-created_at", "-pk")
 
 
-def _with_channels(distributions):
+def _with_channels(distributions: DistributionQuerySet) -> DistributionQuerySet:
     # Only the kinds: a channel's template (a compiled email) can be large.
     return distributions.prefetch_related(
         Prefetch(
@@ -169,9 +170,7 @@ def distribution_list(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
     distributions = _with_channels(_filtered(request.project, data))
     page = Paginator(distributions, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
-    filters = urlencode(
-        {name: value for name in form.fields if name != "page" and (value := request.GET.get(name, ""))}
-    )
+    filters = urlencode({name: value for name in form.fields if (value := request.GET.get(name, ""))})
     return render(
         request,
         "distributions/distribution_list.html",
