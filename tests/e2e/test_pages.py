@@ -3,6 +3,8 @@ campaign page's Distributions tab; each page audited for accessibility and scree
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -22,6 +24,8 @@ def test_a_marketer_pauses_and_resumes_a_live_distribution_from_the_list(signed_
     page.goto("/distributions/")
     row = page.locator(f"#row-{showcase.live.public_id}")
     expect(row.locator(".status-cell")).to_contain_text("Live")
+    countdown = page.locator(f"#row-{showcase.scheduled.public_id} [data-countdown]")
+    expect(countdown).to_have_text(re.compile(r"^(9|10):[0-5]\d$"))  # ticking each second, in the browser
     screenshot(page, "list")
     assert_accessible(page)
 
