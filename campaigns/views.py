@@ -15,13 +15,14 @@ from django.views.decorators.vary import vary_on_headers
 
 from campaigns.models import Campaign, CampaignQuerySet, Publication, Redemption, Voucher
 from distributions.analytics import campaign_distribution_rows
-from distributions.selectors import distributions_of_campaign
+from distributions.selectors import campaign_distributions
 from tenancy.access import access_campaign, membership_required
 from tenancy.models import Project
 from tenancy.templatetags.dashboard import cents
 
 CAMPAIGN_PAGE_SIZE = 50
 CODES_PAGE_SIZE = 50
+CAMPAIGN_DISTRIBUTIONS_PAGE_SIZE = 20
 LIST_COLUMNS = (
     "public_id",
     "name",
@@ -177,6 +178,7 @@ def _summary(campaign: Campaign) -> list[tuple[str, str]]:
     return items
 
 
+@vary_on_headers("HX-Request")
 @membership_required
 def campaign_detail(request: HttpRequest, identifier: str) -> HttpResponse:
     campaign = access_campaign(request, identifier)
@@ -184,6 +186,22 @@ def campaign_detail(request: HttpRequest, identifier: str) -> HttpResponse:
         Campaign.objects.for_project(request.project).filter(pk=campaign.pk), request.project
     )
     counts = counted.values("published_count", "redeemed_count").get()
+    if request.htmx and request.GET.get("part") == "counts":
+        # Polled while codes are being generated: the counts climb in place.
+        return render(
+            request,
+            "campaigns/campaign_detail.html#counts",
+            {
+                "campaign": campaign,
+                "published_count": counts["published_count"],
+                "redeemed_count": counts["redeemed_count"],
+            },
+        )
+    # A page of distributions at a time: their counts are per-distribution aggregates.
+    distributions_page = Paginator(
+        campaign_distributions(project=request.project, campaign_public_id=campaign.public_id),
+        CAMPAIGN_DISTRIBUTIONS_PAGE_SIZE,
+    ).get_page(request.GET.get("distributions_page"))
     return render(
         request,
         "campaigns/campaign_detail.html",
@@ -193,11 +211,9 @@ def campaign_detail(request: HttpRequest, identifier: str) -> HttpResponse:
             "redeemed_count": counts["redeemed_count"],
             "summary": _summary(campaign),
             "codes": _codes_page(request, campaign) if campaign.has_codes else None,
+            "distributions_page": distributions_page,
             "distribution_rows": campaign_distribution_rows(
-                project=request.project,
-                distributions=distributions_of_campaign(
-                    project=request.project, campaign_public_id=campaign.public_id
-                ),
+                project=request.project, distributions=list(distributions_page.object_list)
             ),
         },
     )

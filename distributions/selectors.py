@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from campaigns.models import Campaign, Publication, Voucher
@@ -48,10 +48,10 @@ def distributions_using_segment(*, project: Project, segment_public_id: str) -> 
     )
 
 
-def distributions_of_campaign(*, project: Project, campaign_public_id: str) -> list[Distribution]:
+def campaign_distributions(*, project: Project, campaign_public_id: str) -> QuerySet[Distribution]:
     """Every distribution (archived ones aside) whose trigger or action names the campaign, newest
-    first: the campaign page's Distributions tab."""
-    return list(
+    first: the campaign page's Distributions tab pages through it."""
+    return (
         Distribution.objects.for_project(project)
         .visible()
         .filter(
@@ -59,3 +59,7 @@ def distributions_of_campaign(*, project: Project, campaign_public_id: str) -> l
         )
         .order_by("-created_at", "-pk")
     )
+
+
+def distributions_of_campaign(*, project: Project, campaign_public_id: str) -> list[Distribution]:
+    return list(campaign_distributions(project=project, campaign_public_id=campaign_public_id))

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("distributions.wizard.urls")),
     path("", views.distribution_list, name="list"),
     path("<str:public_id>/", views.distribution_detail, name="detail"),
+    path("<str:public_id>/row/", views.distribution_row, name="row"),
     path("<str:public_id>/edit/", views.distribution_edit, name="edit"),
     path("<str:public_id>/send/", views.distribution_send, name="send"),
     path("<str:public_id>/pause/", views.distribution_pause, name="pause"),

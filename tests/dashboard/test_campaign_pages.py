@@ -218,7 +218,7 @@ def test_the_campaign_page_shows_settings_counts_codes_and_the_distributions_pla
     assert "Jun 1, 2026" in content
     assert len(response.context["codes"].rows) == 4
     assert 'id="campaign-distributions"' in content
-    assert "No distribution uses this campaign yet." in content
+    assert "No distribution uses this campaign yet</strong>" in content
 
 
 def test_the_codes_table_shows_each_codes_holder_linked_to_the_customer_page(project, api, owner):

@@ -51,8 +51,8 @@ def test_the_list_shows_status_and_sending_dates_newest_first(three, owner):
     html = response.content.decode()
     for label in ("Draft", "Live", "Sending"):
         assert f">{label}</span>" in html
-    assert "Scheduled May 1, 2030 12:12" in html
-    assert "Started May 1, 2030 12:12" in html
+    assert "Sending May 1, 2030 12:12" in html
+    assert "Started sending May 1, 2030 12:12" in html
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ def test_the_analytics_tab_draws_sent_failed_and_recovered_per_channel(delivered
     assert "<svg" in html and ": 1 sent</title>" in html
     table = html[html.index('id="distribution-analytics-table"') :]
     assert "<td>webhook</td><td>1</td><td>0</td><td>0</td><td>0</td>" in table
-    assert "<dt>Redemption rate</dt><dd>100%</dd>" in html
+    assert '<span class="stat-value">100%</span><span class="stat-label">Redemption rate</span>' in html
 
 
 def test_the_analytics_tab_of_a_distribution_that_sent_nothing_says_so(owner, local_project, endpoint):
@@ -44,7 +44,7 @@ def test_the_campaign_page_lists_its_distributions_with_their_counts(delivered, 
 
     section = html[html.index('id="campaign-distributions"') :]
     assert f'href="/distributions/{distribution.public_id}/"' in section
-    assert "<td>Sent</td>" in section and "<td>100%</td>" in section
+    assert ">Sent</span>" in section and '<td class="num">100%</td>' in section
 
 
 def test_setting_live_again_from_the_page_can_replay_what_failed(owner, local_project, endpoint):

@@ -114,6 +114,11 @@ def accessibility_violations(page) -> list[dict]:
 def assert_accessible(page) -> None:
     violations = accessibility_violations(page)
     blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
-    assert not blocking, "Accessibility audit of " + page.url + ":\n" + "\n".join(
-        f"- [{v['impact']}] {v['id']}: {v['help']} at {', '.join(v['targets'])}" for v in violations
+    assert not blocking, (
+        "Accessibility audit of "
+        + page.url
+        + ":\n"
+        + "\n".join(
+            f"- [{v['impact']}] {v['id']}: {v['help']} at {', '.join(v['targets'])}" for v in violations
+        )
     )
