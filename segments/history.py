@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
@@ -39,3 +40,42 @@ def segment_sizes(*, project: Project, segment: Segment, since: datetime) -> lis
         .values_list("taken_at", "members")
     )
     return [*samples, (timezone.now(), segment.member_count)]
+
+
+CHART_DAYS = 30
+WIDTH, HEIGHT, PADDING = 640, 140, 24
+
+
+@dataclass
+class SizeChart:
+    """A line of the member count over the last days, drawn by the template as one polyline."""
+
+    points: str  # "x,y x,y …" in the SVG's coordinates
+    peak: int
+    first_label: str
+    last_label: str
+    samples: list[tuple[datetime, int]]
+    width: int = WIDTH
+    height: int = HEIGHT
+
+
+def size_chart(*, project: Project, segment: Segment, now: datetime | None = None) -> SizeChart:
+    now = now or timezone.now()
+    since = now - timedelta(days=CHART_DAYS)
+    samples = segment_sizes(project=project, segment=segment, since=since)
+    peak = max(members for _, members in samples) or 1
+    span = (now - since).total_seconds()
+    plot_width, plot_height = WIDTH - 2 * PADDING, HEIGHT - 2 * PADDING
+
+    def point(at: datetime, members: int) -> str:
+        x = PADDING + plot_width * max(0.0, (at - since).total_seconds()) / span
+        y = HEIGHT - PADDING - plot_height * members / peak
+        return f"{x:.1f},{y:.1f}"
+
+    return SizeChart(
+        points=" ".join(point(at, members) for at, members in samples),
+        peak=peak,
+        first_label=samples[0][0].strftime("%b %d"),
+        last_label="now",
+        samples=samples,
+    )

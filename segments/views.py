@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from customers.services import CustomerNotFound
-from segments import services
+from segments import history, services
 from segments.filters.words import describe_filter
 from segments.forms import SegmentForm, StaticCustomersUploadForm
 from segments.models import Segment, SegmentMember, SegmentSyncJob
@@ -75,6 +75,7 @@ def segment_detail(request: HttpRequest, identifier: str) -> HttpResponse:
         "members": members,
         "next_after": next_after,
         "jobs": jobs,
+        "size_chart": history.size_chart(project=request.project, segment=segment),
         "upload_form": StaticCustomersUploadForm(),
     }
     return render(request, "segments/segment_detail.html", context)

@@ -3,8 +3,12 @@ its estimated count, CSV upload to a static segment; read-only roles and outside
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from segments.models import Segment
 from segments.services import segment_create
@@ -128,15 +132,23 @@ def test_a_viewer_cannot_write_and_an_outsider_cannot_see(viewer, outsider, gold
     assert "Gold club" not in signed_in(outsider).get("/segments/").content.decode()
 
 
-def test_the_segment_page_shows_members_over_time(owner, project, gold):
+def test_the_segment_page_shows_members_over_time_and_its_syncs(owner, project, gold):
     from segments import sync
+    from segments.history import segment_sizes_record
     from segments.models import SegmentSyncJob
 
+    segment_sizes_record(now=timezone.now() - timedelta(hours=2))  # before the sync: 0 members
     sync.sync_job_run(SegmentSyncJob.objects.for_project(project).get(segment=gold).pk)
+    segment_sizes_record(now=timezone.now() - timedelta(hours=1))  # after it: 1
 
     html = signed_in(owner).get(f"/segments/{gold.public_id}/").content.decode()
 
-    assert "Members over time" in html
+    chart = html[html.index('id="segment-size-history"') : html.index('id="segment-syncs"')]
+    points = re.search(r'<polyline points="([^"]+)"', chart).group(1).split()
+    heights = [float(point.split(",")[1]) for point in points]
+    assert len(points) == 3  # two samples and now
+    assert heights[0] > heights[1] == heights[2]  # from none to ada, who is still a member
+    assert "1 member now; 2 hourly samples before" in chart
     assert '<td class="num">1</td>' in html  # ada, after the baseline sync
     assert "ada@example.com" in html
 
