@@ -161,7 +161,8 @@ def _redeem(
     customer = None
     if customer_fields:
         try:
-            customer, _ = customer_upsert(project=project, fields=customer_fields)
+            # No savepoint: a refusal rolls the whole redemption back.
+            customer, _ = customer_upsert(project=project, fields=customer_fields, savepoint=False)
         except CustomerNotFound as missing:
             raise RedemptionRefused(
                 "not_found",
@@ -256,14 +257,14 @@ def _store_order(
     if not order_fields:
         return None
     fields = dict(order_fields)
-    if customer is not None and not fields.get("customer"):
-        fields["customer"] = {"id": customer.public_id}
     if amount is not None and fields.get("discount_amount") is None:
         discount = amount - (context.remaining_amount or 0)
         if discount:
             fields["discount_amount"] = discount
     try:
-        order, _ = order_upsert(project=project, fields=fields)
+        # The redemption's customer is the order's unless the order names its own; no savepoint, as
+        # a refusal rolls the whole redemption back.
+        order, _ = order_upsert(project=project, fields=fields, customer=customer, savepoint=False)
     except OrderNotFound as missing:
         raise RedemptionRefused(
             "not_found",

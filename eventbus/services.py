@@ -13,6 +13,7 @@ from django.utils import timezone
 from eventbus.cause import Cause, current_cause
 from eventbus.models import DomainEvent
 from eventbus.registry import handlers_for
+from tenancy import rows
 from tenancy.ids import new_public_id
 from tenancy.models import Project
 
@@ -80,7 +81,7 @@ def publish(
         now=now,
         completed_at=_completed_at(type, now),
     )
-    event.save(force_insert=True)
+    rows.insert(event)
     if event.completed_at is None:
         _dispatch_after_commit([event.pk])
     return event
