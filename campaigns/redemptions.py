@@ -40,6 +40,7 @@ from customers.models import Customer, Order
 from customers.orders import OrderNotFound, order_upsert
 from customers.services import CustomerNotFound, customer_upsert
 from eventbus.services import publish
+from tenancy import rows
 from tenancy.ids import new_public_id
 from tenancy.models import Project
 
@@ -213,13 +214,15 @@ def _redeem(
     parent = None
     if len(targets) > 1:
         parent_id = new_public_id("r", 24)
-        parent = Redemption.objects.create(
-            public_id=parent_id, related_object_type="redemption", related_object_id=parent_id, **common
+        parent = rows.insert(
+            Redemption(
+                public_id=parent_id, related_object_type="redemption", related_object_id=parent_id, **common
+            )
         )
     redemptions = []
     for handler, target in zip(handlers, targets, strict=True):
-        redemption = Redemption.objects.create(
-            public_id=new_public_id("r", 24), parent=parent, **handler.columns(target), **common
+        redemption = rows.insert(
+            Redemption(public_id=new_public_id("r", 24), parent=parent, **handler.columns(target), **common)
         )
         redemptions.append(redemption)
         refs = {
