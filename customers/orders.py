@@ -105,7 +105,10 @@ def _upsert(project: Project, fields: Mapping[str, Any], customer: Customer | No
     order.public_id = new_public_id("ord", 24)
     if not _insert_unless_taken(order):
         # A concurrent request created the same source_id first: this request updates it instead.
-        return _update(project, _locked_by(project, "source_id", source_id), fields, customer), False
+        winner = _locked_by(project, "source_id", source_id)
+        if winner is None:  # deleted again before we could lock it: the source_id is free once more
+            return _upsert(project, fields, customer)
+        return _update(project, winner, fields, customer), False
     publish(project, "customer.order.created", customer=order.customer, refs={"order": order})
     if order.status in STATUS_EVENTS:
         publish(project, STATUS_EVENTS[order.status], customer=order.customer, refs={"order": order})
