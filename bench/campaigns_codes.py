@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import os
 import signal
 import sys
 import time
@@ -24,6 +25,40 @@ if __package__ in (None, ""):
 from bench.common import bench_database, log, make_bench_project, wait_for_quiet, write_result
 
 faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints where a run is
+
+
+def backend_cpu_seconds() -> float:
+    """CPU time of this process's PostgreSQL backend (user + system), which other work on a shared
+    machine inflates far less than wall time. The server runs on this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def raw_insert(*, project_id: int, campaign_id: int, count: int, chunk: int = 100_000) -> float:
+    """The yardstick: plain `INSERT ... SELECT` of `count` voucher rows with sequential codes into the
+    same table (same indexes and foreign keys), a transaction per chunk as the generator commits."""
+    from django.db import connection, transaction
+
+    began = time.perf_counter()
+    for start in range(0, count, chunk):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO campaigns_voucher (
+                    project_id, public_id, code, campaign_id, sequence, type, redeemed_quantity,
+                    is_referral_code, active, metadata, created_at)
+                SELECT %s, 'v_raw' || i, 'RAW-' || lpad(i::text, 10, '0'), %s, 100000000 + i,
+                       'DISCOUNT_VOUCHER', 0, false, true, '{}', now()
+                FROM generate_series(%s, %s) AS i
+                """,
+                [project_id, campaign_id, start + 1, min(start + chunk, count)],
+            )
+    return time.perf_counter() - began
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -70,10 +105,15 @@ def main(argv: list[str] | None = None) -> dict:
             project=project, public_id=new_public_id("aa", 24), campaign=campaign, requested=args.codes
         )
         log(f"generating {args.codes:,} codes")
+        cpu_before = backend_cpu_seconds()
         began = time.perf_counter()
         job = code_generation_run(job=job)
         seconds = time.perf_counter() - began
-        log(f"generated {job.generated:,} codes in {seconds:.1f} s ({job.generated / seconds:,.0f} codes/s)")
+        cpu = backend_cpu_seconds() - cpu_before
+        log(
+            f"generated {job.generated:,} codes in {seconds:.1f} s ({job.generated / seconds:,.0f} codes/s), "
+            f"PostgreSQL backend CPU {cpu:.1f} s"
+        )
 
         with connection.cursor() as cursor:
             cursor.execute(
@@ -90,10 +130,20 @@ def main(argv: list[str] | None = None) -> dict:
             f"campaign vouchers_count {campaign.vouchers_count:,}, creation_status {campaign.creation_status}"
         )
         assert total == distinct == sequences == matching == args.codes == campaign.vouchers_count
+        cpu_before = backend_cpu_seconds()
+        raw_seconds = raw_insert(project_id=project.pk, campaign_id=campaign.pk, count=args.codes)
+        raw_cpu = backend_cpu_seconds() - cpu_before
+        log(
+            f"raw INSERT of {args.codes:,} voucher rows, same table, same run: {raw_seconds:.1f} s, "
+            f"PostgreSQL backend CPU {raw_cpu:.1f} s"
+        )
         result = {
             "codes": args.codes,
             "seconds": round(seconds, 2),
             "codes_per_second": round(args.codes / seconds),
+            "backend_cpu_seconds": round(cpu, 2),
+            "raw_insert_seconds": round(raw_seconds, 2),
+            "raw_insert_backend_cpu_seconds": round(raw_cpu, 2),
         }
         write_result("campaigns_codes", result)
         return result

@@ -23,9 +23,58 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.campaigns_codes import backend_cpu_seconds
 from bench.common import bench_database, log, make_bench_project, wait_for_quiet, write_result
 
 faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints where a run is
+
+
+def raw_insert(*, project, campaign, customer_ids: list[int], chunk: int = 25_000) -> tuple[int, float]:
+    """The yardstick: plain INSERTs of one publication and one outbox event per still unpublished code
+    (same tables, indexes and foreign keys; no claim, no locks), a transaction per chunk as
+    `publish_codes` commits. Returns (rows, seconds)."""
+    import json
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT v.id FROM campaigns_voucher v WHERE v.campaign_id = %s AND NOT EXISTS ("
+            "SELECT 1 FROM campaigns_publication p WHERE p.project_id = v.project_id AND p.voucher_id = v.id"
+            ") ORDER BY v.sequence",
+            [campaign.pk],
+        )
+        voucher_ids = [row[0] for row in cursor.fetchall()][: len(customer_ids)]
+    now = timezone.now()
+    began = time.perf_counter()
+    for start in range(0, len(voucher_ids), chunk):
+        vouchers = voucher_ids[start : start + chunk]
+        customers = customer_ids[start : start + len(vouchers)]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO campaigns_publication (
+                    project_id, public_id, voucher_id, campaign_id, customer_id, channel, metadata, slot,
+                    created_at)
+                SELECT %s, 'pub_raw' || r.voucher_id, r.voucher_id, %s, r.customer_id, 'DISTRIBUTION', '{}',
+                       0, %s
+                FROM unnest(%s::bigint[], %s::bigint[]) AS r(voucher_id, customer_id)
+                """,
+                [project.pk, campaign.pk, now, vouchers, customers],
+            )
+            cursor.execute(
+                """
+                INSERT INTO eventbus_domainevent (
+                    project_id, public_id, type, customer_id, refs, data, cause, created_at,
+                    next_dispatch_at, completed_at, dispatch_attempts)
+                SELECT %s, 'evt_raw' || r.voucher_id, 'bench.raw', r.customer_id,
+                       jsonb_build_object('voucher', r.voucher_id), '{}', %s, %s, %s, %s, 0
+                FROM unnest(%s::bigint[], %s::bigint[]) AS r(voucher_id, customer_id)
+                """,
+                [project.pk, json.dumps({}), now, now, now, vouchers, customers],
+            )
+    return len(voucher_ids), time.perf_counter() - began
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -89,14 +138,17 @@ def main(argv: list[str] | None = None) -> dict:
         results = {}
 
         def timed(label: str, **kwargs) -> dict[int, str]:
+            cpu_before = backend_cpu_seconds()
             began = time.perf_counter()
             published = publish_codes(project=project, campaign=campaign, customer_ids=customer_ids, **kwargs)
             seconds = time.perf_counter() - began
+            cpu = backend_cpu_seconds() - cpu_before
             log(
                 f"{label}: {len(published):,} customers, {len(published.unserved):,} unserved, "
-                f"{seconds:.2f} s"
+                f"{seconds:.2f} s, PostgreSQL backend CPU {cpu:.2f} s"
             )
             results[label] = round(seconds, 2)
+            results[f"{label}, backend CPU"] = round(cpu, 2)
             return published
 
         first = timed(
@@ -126,7 +178,20 @@ def main(argv: list[str] | None = None) -> dict:
             (events,) = cursor.fetchone()
         log(f"publications {publications:,}, distinct codes {distinct_codes:,}, events {events:,}")
         assert publications == distinct_codes == events == 2 * args.customers
-        result = {"customers": args.customers, "codes": args.codes, "seconds": results}
+        cpu_before = backend_cpu_seconds()
+        raw_rows, raw_seconds = raw_insert(project=project, campaign=campaign, customer_ids=customer_ids)
+        raw_cpu = backend_cpu_seconds() - cpu_before
+        log(
+            f"raw INSERTs of {raw_rows:,} publications + {raw_rows:,} events, same tables, same run: "
+            f"{raw_seconds:.2f} s ({raw_seconds * args.customers / max(raw_rows, 1):.2f} s per "
+            f"{args.customers:,}), PostgreSQL backend CPU {raw_cpu:.2f} s"
+        )
+        result = {
+            "customers": args.customers,
+            "codes": args.codes,
+            "seconds": results,
+            "raw": {"rows": raw_rows, "seconds": round(raw_seconds, 2), "backend_cpu": round(raw_cpu, 2)},
+        }
         write_result("campaigns_publish", result)
         return result
 

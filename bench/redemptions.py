@@ -12,6 +12,8 @@ lookup, the order upsert and its event, the code's conditional UPDATE, the redem
 `customer.redemption.succeeded` are all on the path. A --gift-share of requests redeem credits from
 gift cards instead. Reports requests/s, p50/p90/p99 latency, status codes and the CPU seconds spent by
 gunicorn and PostgreSQL. Drops the database at the end. Target: >= 150 req/s.
+With --orders every request creates a new PAID order instead (`POST /v1/orders`; target >= 300 req/s,
+p99 < 100 ms), with the same customers, server and client.
 
 wrk (used by bench/api_upsert.py) is not needed: the client is this file, run with `--client`.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -58,7 +61,7 @@ def run_client(args: argparse.Namespace) -> None:
     statuses: dict[int, int] = {}
     pool = urllib3.PoolManager(maxsize=args.connections)
     headers = {"Content-Type": "application/json", "X-App-Id": args.app_id, "X-App-Token": args.token}
-    url = f"http://127.0.0.1:{args.port}/v1/redemptions"
+    url = f"http://127.0.0.1:{args.port}/v1/{'orders' if args.orders else 'redemptions'}"
     deadline = time.monotonic() + args.duration
 
     def worker(number: int) -> None:
@@ -66,6 +69,12 @@ def run_client(args: argparse.Namespace) -> None:
         while time.monotonic() < deadline:
             counter += 1
             customer = f"bench-cust-{(number * 7919 + counter) % args.customers + 1}"
+            order = {"amount": 10000, "status": "PAID", "metadata": {"bench": True}}
+            if args.orders:
+                body = {"source_id": f"bench-ord-{os.getpid()}-{number}-{counter}", **order}
+                body["customer"] = {"source_id": customer}
+                send(body)
+                continue
             if cards and counter % 100 < args.gift_share * 100:
                 redeemable = {"object": "voucher", "id": cards[counter % len(cards)], "gift": {"credits": 1}}
             else:
@@ -74,19 +83,15 @@ def run_client(args: argparse.Namespace) -> None:
                 if code is None:
                     return
                 redeemable = {"object": "voucher", "id": code}
-            body = {
-                "redeemables": [redeemable],
-                "customer": {"source_id": customer},
-                "order": {"amount": 10000, "status": "PAID", "metadata": {"bench": True}},
-            }
-            started = time.perf_counter()
-            response = pool.request(
-                "POST", url, body=json.dumps(body).encode(), headers=headers, retries=False
-            )
-            elapsed = (time.perf_counter() - started) * 1000
-            with lock:
-                latencies.append(elapsed)
-                statuses[response.status] = statuses.get(response.status, 0) + 1
+            send({"redeemables": [redeemable], "customer": {"source_id": customer}, "order": order})
+
+    def send(body: dict) -> None:
+        started = time.perf_counter()
+        response = pool.request("POST", url, body=json.dumps(body).encode(), headers=headers, retries=False)
+        elapsed = (time.perf_counter() - started) * 1000
+        with lock:
+            latencies.append(elapsed)
+            statuses[response.status] = statuses.get(response.status, 0) + 1
 
     started = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(args.connections)]
@@ -207,6 +212,7 @@ def measure(
                     f"--gift-share={args.gift_share}",
                     f"--duration={duration}",
                     f"--connections={connections}",
+                    *(["--orders"] if args.orders else []),
                 ],
                 capture_output=True,
                 text=True,
@@ -253,6 +259,11 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--port", type=int, default=8932)
     parser.add_argument("--celery-worker", action="store_true", help="consume the events during the run")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--orders",
+        action="store_true",
+        help="POST /v1/orders instead (a new PAID order of 100.00 for an existing customer per request)",
+    )
     # The load client's own options (`--client` runs only the client).
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--app-id", help=argparse.SUPPRESS)

@@ -129,12 +129,15 @@ SELECT NULL, NULL, NULL, d.id, d.customer_id, d.slot, d.voucher_id, d.code FROM 
 # project matches 0.5% of rows), and the planner then materialises the project's publications and
 # compares every candidate with every one of them: quadratic, minutes at 100,000 codes. These
 # settings, for this statement only, leave it nothing but index probes and primary-key lookups.
+# JIT goes too: its estimate-driven compile took 60 ms of each 25,000-code claim (plus planning),
+# for a statement that is index probes and inserts.
 _PLANNER_SETTINGS = (
     "enable_seqscan",
     "enable_bitmapscan",
     "enable_hashjoin",
     "enable_mergejoin",
     "enable_material",
+    "jit",
 )
 _PIN_INDEX_PROBES = "; ".join(f"SET LOCAL {name} = off" for name in _PLANNER_SETTINGS)
 _UNPIN = "; ".join(f"SET LOCAL {name} = DEFAULT" for name in _PLANNER_SETTINGS)

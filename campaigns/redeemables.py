@@ -16,11 +16,12 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef
 
 from campaigns.models import (
     Campaign,
@@ -38,6 +39,7 @@ from campaigns.validation_rules import RuleContext, validation_rule_evaluate
 from campaigns.validation_rules.selectors import rules_guarding_any
 from customers.models import Customer
 from tenancy.models import Project
+from tenancy.rows import RowShape
 
 
 class RedemptionRefused(Exception):
@@ -364,26 +366,51 @@ RETURNING redeemed_quantity, gift_balance
 """
 
 
+@cache
+def _voucher_lookup() -> tuple[RowShape, RowShape, str]:
+    voucher, campaign = RowShape(Voucher, "v"), RowShape(Campaign, "c")
+    sql = f"""
+        SELECT {voucher.columns}, {campaign.columns}, holder.customer_id, holder.public_id,
+               EXISTS (
+                   SELECT 1 FROM {ValidationRuleAssignment._meta.db_table} a
+                   WHERE a.project_id = v.project_id AND a.campaign_id = v.campaign_id
+               )
+        FROM {Voucher._meta.db_table} v
+        LEFT JOIN {Campaign._meta.db_table} c ON c.id = v.campaign_id
+        LEFT JOIN LATERAL (
+            SELECT p.customer_id, holder.public_id
+            FROM {Publication._meta.db_table} p
+            JOIN {Customer._meta.db_table} holder ON holder.id = p.customer_id
+            WHERE p.project_id = v.project_id AND p.voucher_id = v.id
+            LIMIT 1
+        ) AS holder ON true
+        WHERE v.project_id = %s AND v.code = %s
+    """  # noqa: S608
+    return voucher, campaign, sql
+
+
+def _voucher_by_code(project: Project, code: str) -> Voucher | None:
+    """The code with its campaign, its holder (the customer it is published to, if any) and whether
+    validation rules guard its campaign: one written-out statement, as every redemption runs it."""
+    voucher_shape, campaign_shape, sql = _voucher_lookup()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project.pk, code])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    voucher = voucher_shape.load(row)
+    voucher.campaign = (
+        campaign_shape.load(row, voucher_shape.width) if voucher.campaign_id is not None else None
+    )
+    voucher.holder_id, voucher.holder_public_id, voucher.is_guarded = row[-3:]
+    return voucher
+
+
 class VoucherRedeemables:
     checks = VOUCHER_CHECKS
 
     def resolve(self, context: RedemptionContext, redeemable: Redeemable) -> VoucherTarget:
-        project = context.project
-        holders = Publication.objects.for_project(project).filter(voucher=OuterRef("pk"))
-        campaign_rules = ValidationRuleAssignment.objects.for_project(project).filter(
-            campaign_id=OuterRef("campaign_id")
-        )
-        voucher = (
-            Voucher.objects.for_project(project)
-            .select_related("campaign")
-            .annotate(
-                holder_id=Subquery(holders.values("customer_id")[:1]),
-                holder_public_id=Subquery(holders.values("customer__public_id")[:1]),
-                is_guarded=Exists(campaign_rules),
-            )
-            .filter(code=redeemable.id)
-            .first()
-        )
+        voucher = _voucher_by_code(context.project, redeemable.id)
         if voucher is None:
             raise RedemptionRefused(
                 "not_found",

@@ -40,6 +40,7 @@ from customers.models import Customer, Order
 from customers.orders import OrderNotFound, order_upsert
 from customers.services import CustomerNotFound, customer_upsert
 from eventbus.services import publish
+from tenancy import rows
 from tenancy.ids import new_public_id
 from tenancy.models import Project
 
@@ -161,7 +162,8 @@ def _redeem(
     customer = None
     if customer_fields:
         try:
-            customer, _ = customer_upsert(project=project, fields=customer_fields)
+            # No savepoint: a refusal rolls the whole redemption back.
+            customer, _ = customer_upsert(project=project, fields=customer_fields, savepoint=False)
         except CustomerNotFound as missing:
             raise RedemptionRefused(
                 "not_found",
@@ -212,13 +214,15 @@ def _redeem(
     parent = None
     if len(targets) > 1:
         parent_id = new_public_id("r", 24)
-        parent = Redemption.objects.create(
-            public_id=parent_id, related_object_type="redemption", related_object_id=parent_id, **common
+        parent = rows.insert(
+            Redemption(
+                public_id=parent_id, related_object_type="redemption", related_object_id=parent_id, **common
+            )
         )
     redemptions = []
     for handler, target in zip(handlers, targets, strict=True):
-        redemption = Redemption.objects.create(
-            public_id=new_public_id("r", 24), parent=parent, **handler.columns(target), **common
+        redemption = rows.insert(
+            Redemption(public_id=new_public_id("r", 24), parent=parent, **handler.columns(target), **common)
         )
         redemptions.append(redemption)
         refs = {
@@ -256,14 +260,14 @@ def _store_order(
     if not order_fields:
         return None
     fields = dict(order_fields)
-    if customer is not None and not fields.get("customer"):
-        fields["customer"] = {"id": customer.public_id}
     if amount is not None and fields.get("discount_amount") is None:
         discount = amount - (context.remaining_amount or 0)
         if discount:
             fields["discount_amount"] = discount
     try:
-        order, _ = order_upsert(project=project, fields=fields)
+        # The redemption's customer is the order's unless the order names its own; no savepoint, as
+        # a refusal rolls the whole redemption back.
+        order, _ = order_upsert(project=project, fields=fields, customer=customer, savepoint=False)
     except OrderNotFound as missing:
         raise RedemptionRefused(
             "not_found",

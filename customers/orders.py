@@ -9,9 +9,10 @@ A later change publishes exactly one event: `.paid` or `.canceled` for a move in
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.models import Customer, Order
@@ -20,6 +21,7 @@ from customers.services import CustomerNotFound, customer_upsert
 from eventbus.services import publish
 from tenancy.ids import new_public_id
 from tenancy.models import Project
+from tenancy.rows import RowShape
 
 STATUS_EVENTS = {Order.Status.PAID: "customer.order.paid", Order.Status.CANCELED: "customer.order.canceled"}
 ORDER_FIELDS = ("status", "amount", "initial_amount", "discount_amount", "items", "metadata", "created_at")
@@ -31,13 +33,19 @@ class OrderNotFound(Exception):
         self.identifier = identifier
 
 
-def _resolve_people(project: Project, fields: Mapping[str, Any]) -> dict[str, Customer]:
-    """Upsert the embedded `customer` and resolve `referrer` / `referrer_id` to customers."""
+def _resolve_people(
+    project: Project, fields: Mapping[str, Any], customer: Customer | None = None
+) -> dict[str, Customer]:
+    """Upsert the embedded `customer` (or take the one the caller resolved already) and resolve
+    `referrer` / `referrer_id` to customers."""
     people: dict[str, Customer] = {}
+    # No savepoints: a missing customer ends the order's transaction (or savepoint) anyway.
     if fields.get("customer"):
-        people["customer"], _ = customer_upsert(project=project, fields=fields["customer"])
+        people["customer"], _ = customer_upsert(project=project, fields=fields["customer"], savepoint=False)
+    elif customer is not None:
+        people["customer"] = customer
     if fields.get("referrer"):
-        people["referrer"], _ = customer_upsert(project=project, fields=fields["referrer"])
+        people["referrer"], _ = customer_upsert(project=project, fields=fields["referrer"], savepoint=False)
     elif fields.get("referrer_id"):
         referrer = customer_get(project=project, identifier=fields["referrer_id"])
         if referrer is None:
@@ -62,32 +70,45 @@ def _with_computed_amounts(values: dict[str, Any], *, is_new: bool) -> dict[str,
     return values
 
 
-@transaction.atomic
-def order_upsert(*, project: Project, fields: Mapping[str, Any]) -> tuple[Order, bool]:
-    """Create an order, or update the one named by `id` or `source_id`. Returns (order, created)."""
-    orders = Order.objects.for_project(project)
+def order_upsert(
+    *,
+    project: Project,
+    fields: Mapping[str, Any],
+    customer: Customer | None = None,
+    savepoint: bool = True,
+) -> tuple[Order, bool]:
+    """Create an order, or update the one named by `id` or `source_id`. Returns (order, created).
+
+    `customer` is the order's customer when `fields` embed none (a caller that resolved it already).
+    Inside a caller's transaction it runs in a savepoint unless told `savepoint=False`, for callers
+    that let any error end their transaction.
+    """
+    with transaction.atomic(savepoint=savepoint):
+        return _upsert(project, fields, customer)
+
+
+def _upsert(project: Project, fields: Mapping[str, Any], customer: Customer | None) -> tuple[Order, bool]:
     public_id, source_id = fields.get("id"), fields.get("source_id")
     if public_id:
-        existing = orders.select_for_update().filter(public_id=public_id).first()
+        existing = _locked_by(project, "public_id", public_id)
         if existing is None:
             raise OrderNotFound(public_id)
-        return order_update(project=project, order=existing, fields=fields), False
+        return _update(project, existing, fields, customer), False
     if source_id:
-        existing = orders.select_for_update().filter(source_id=source_id).first()
+        existing = _locked_by(project, "source_id", source_id)
         if existing is not None:
-            return order_update(project=project, order=existing, fields=fields), False
-    people = _resolve_people(project, fields)
+            return _update(project, existing, fields, customer), False
+    people = _resolve_people(project, fields, customer)
     sent = {name: fields[name] for name in ORDER_FIELDS if fields.get(name) is not None}
     values = _with_computed_amounts(sent, is_new=True)
-    try:
-        with transaction.atomic():
-            order = Order.objects.create(
-                project=project, public_id=new_public_id("ord", 24), source_id=source_id, **people, **values
-            )
-    except IntegrityError:
+    order = Order(project=project, source_id=source_id, **people, **values)
+    order.public_id = new_public_id("ord", 24)
+    if not _insert_unless_taken(order):
         # A concurrent request created the same source_id first: this request updates it instead.
-        existing = orders.select_for_update().get(source_id=source_id)
-        return order_update(project=project, order=existing, fields=fields), False
+        winner = _locked_by(project, "source_id", source_id)
+        if winner is None:  # deleted again before we could lock it: the source_id is free once more
+            return _upsert(project, fields, customer)
+        return _update(project, winner, fields, customer), False
     publish(project, "customer.order.created", customer=order.customer, refs={"order": order})
     if order.status in STATUS_EVENTS:
         publish(project, STATUS_EVENTS[order.status], customer=order.customer, refs={"order": order})
@@ -95,12 +116,62 @@ def order_upsert(*, project: Project, fields: Mapping[str, Any]) -> tuple[Order,
     return order, True
 
 
+# The order API's two statements before the insert are written out rather than compiled from
+# querysets on every request, as for the customer upsert.
+
+
+@cache
+def _order_shape() -> RowShape:
+    return RowShape(Order, "o")
+
+
+def _locked_by(project: Project, column: str, value: str) -> Order | None:
+    """The order whose `column` (public_id or source_id, both unique per project) is `value`, locked."""
+    shape = _order_shape()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {shape.columns} FROM {Order._meta.db_table} o "  # noqa: S608
+            f"WHERE o.project_id = %s AND o.{column} = %s FOR UPDATE",
+            [project.pk, value],
+        )
+        row = cursor.fetchone()
+    return None if row is None else shape.load(row)
+
+
+def _insert_unless_taken(order: Order) -> bool:
+    """Insert `order` unless a concurrent request inserted its source_id first (no savepoint needed:
+    the conflict leaves the transaction usable). Says whether it was inserted."""
+    columns, params = _order_shape().insert_values(order)
+    placeholders = ", ".join(["%s"] * len(params))
+    with connection.cursor() as cursor:
+        # The conflict target names the partial unique index on (project, source_id).
+        cursor.execute(
+            f"INSERT INTO {Order._meta.db_table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+            "ON CONFLICT (project_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING id",
+            params,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    order.pk = row[0]
+    order._state.adding = False
+    order._state.db = connection.alias
+    return True
+
+
 @transaction.atomic
 def order_update(*, project: Project, order: Order, fields: Mapping[str, Any]) -> Order:
     """Change only the fields given, publishing one event for the change (none if nothing changed)."""
     locked = Order.objects.for_project(project).select_for_update().get(pk=order.pk)
+    return _update(project, locked, fields)
+
+
+def _update(
+    project: Project, locked: Order, fields: Mapping[str, Any], customer: Customer | None = None
+) -> Order:
+    """`order_update` of an order this transaction has locked already."""
     previous_status, previous_customer = locked.status, locked.customer_id
-    people = _resolve_people(project, fields)
+    people = _resolve_people(project, fields, customer)
     values = _with_computed_amounts(
         {name: fields[name] for name in ORDER_FIELDS if name in fields}, is_new=False
     )

@@ -47,21 +47,27 @@ def _apply(customer: Customer, values: Mapping[str, Any]) -> list[str]:
     return changed
 
 
-@transaction.atomic
-def customer_upsert(*, project: Project, fields: Mapping[str, Any]) -> tuple[Customer, bool]:
+def customer_upsert(
+    *, project: Project, fields: Mapping[str, Any], savepoint: bool = True
+) -> tuple[Customer, bool]:
     """Create a customer, or update the one named by `id` or `source_id` (Voucherify's create is an upsert).
 
-    Returns the customer and whether it was created.
+    Returns the customer and whether it was created. Inside a caller's transaction it runs in a
+    savepoint unless told `savepoint=False`, for callers that let any error end their transaction.
     """
+    with transaction.atomic(savepoint=savepoint):
+        return _upsert(project, fields)
+
+
+def _upsert(project: Project, fields: Mapping[str, Any]) -> tuple[Customer, bool]:
     values = _column_values(fields)
     public_id, source_id = fields.get("id"), fields.get("source_id")
     if public_id:
-        customers = Customer.objects.for_project(project).select_for_update()
-        existing = customers.filter(public_id=public_id).first()
+        existing = _locked_by(project, "public_id", public_id)
         if existing is None:
             raise CustomerNotFound(public_id)
     elif source_id:
-        existing = _locked_by_source_id(project, source_id)
+        existing = _locked_by(project, "source_id", source_id)
         if existing is None:
             existing, created = _insert_unless_taken(project, source_id, values)
             if created:
@@ -84,13 +90,14 @@ def _customer_shape() -> RowShape:
     return RowShape(Customer, "c")
 
 
-def _locked_by_source_id(project: Project, source_id: str) -> Customer | None:
+def _locked_by(project: Project, column: str, value: str) -> Customer | None:
+    """The customer whose `column` (public_id or source_id, both unique per project) is `value`, locked."""
     shape = _customer_shape()
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {shape.columns} FROM {Customer._meta.db_table} c "  # noqa: S608
-            "WHERE c.project_id = %s AND c.source_id = %s FOR UPDATE",
-            [project.pk, source_id],
+            f"WHERE c.project_id = %s AND c.{column} = %s FOR UPDATE",
+            [project.pk, value],
         )
         row = cursor.fetchone()
     return None if row is None else shape.load(row)
@@ -113,7 +120,7 @@ def _insert_unless_taken(
         )
         row = cursor.fetchone()
     if row is None:
-        winner = _locked_by_source_id(project, source_id)
+        winner = _locked_by(project, "source_id", source_id)
         if winner is None:  # deleted again before we could lock it: the source_id is free once more
             return _insert_unless_taken(project, source_id, values)
         return winner, False

@@ -50,6 +50,45 @@ def test_a_committed_event_is_handed_over_by_exactly_one_after_commit_callback(
     assert list(DomainEvent.objects.for_project(project).values_list("pk", flat=True)) == [event.pk]
 
 
+def test_the_events_of_one_transaction_are_handed_over_in_one_task(
+    project, django_capture_on_commit_callbacks, monkeypatch
+):
+    from eventbus.tasks import dispatch_events
+
+    sent = []
+    monkeypatch.setattr(dispatch_events, "apply_async", lambda args, **kwargs: sent.append(args[0]))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            first = publish(project, TEST_EVENT, data={"n": 1})
+            second = publish(project, TEST_EVENT, data={"n": 2})
+            third = publish(project, TEST_EVENT, data={"n": 3})
+
+    assert len(callbacks) == 1
+    assert sent == [[first.pk, second.pk, third.pk]]
+
+
+def test_an_event_of_a_savepoint_that_rolls_back_is_not_handed_over_with_the_others(
+    project, django_capture_on_commit_callbacks, monkeypatch
+):
+    from eventbus.tasks import dispatch_events
+
+    sent = []
+    monkeypatch.setattr(dispatch_events, "apply_async", lambda args, **kwargs: sent.append(args[0]))
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            kept = publish(project, TEST_EVENT, data={"n": 1})
+            with pytest.raises(Boom), transaction.atomic():
+                publish(project, TEST_EVENT, data={"n": 2})
+                raise Boom
+            also_kept = publish(project, TEST_EVENT, data={"n": 3})
+
+    assert [event_id for batch in sent for event_id in batch] == [kept.pk, also_kept.pk]
+    assert set(DomainEvent.objects.for_project(project).values_list("pk", flat=True)) == {
+        kept.pk,
+        also_kept.pk,
+    }
+
+
 def test_publish_records_the_request_cause_and_refs_as_public_ids(project, time_machine):
     time_machine.move_to("2026-11-25 12:00:00+00:00", tick=False)
     customer = CustomerFactory(project=project)
