@@ -83,6 +83,11 @@ def signed_in(browser, live_server) -> Iterator[Callable]:
         context.close()
 
 
+def htmx_settled(page) -> None:
+    """Wait until no htmx request, swap or settle is under way (htmx marks elements while they are)."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 def screenshot(page, name: str) -> Path:
     """Save a full-page screenshot as an artifact (the README's images are chosen from these)."""
     folder = ARTIFACTS / "screenshots"

@@ -28,7 +28,7 @@ from distributions.tasks import claim_due_distributions
 from messaging.models import Message
 from segments.services import segment_create
 from tests.campaigns.factories import make_campaign
-from tests.e2e.conftest import assert_accessible, screenshot
+from tests.e2e.conftest import assert_accessible, htmx_settled, screenshot
 from tests.factories import CustomerFactory, make_api_key
 from tests.support.messaging import wait_until
 from tests.support.smtp import SmtpSink
@@ -123,7 +123,10 @@ def test_a_marketer_builds_an_order_paid_distribution_that_sends_a_code_by_email
     wizard_step(page, 2, "Action")
     expect(page).to_have_url(re.compile(r"/wizard/action/$"))
     expect(page.locator("#step-heading")).to_be_focused()
-    page.get_by_role("radio", name=re.compile("^Send and publish unique codes")).check()
+    # Choosing an action redraws the step: type into the search box of the redrawn one.
+    with page.expect_response(lambda response: response.request.method == "POST"):
+        page.get_by_role("radio", name=re.compile("^Send and publish unique codes")).check()
+    htmx_settled(page)
     expect(page.get_by_role("radio", name=re.compile("^Send and publish unique codes"))).to_be_focused()
     page.get_by_label("Search campaign").press_sequentially("Black", delay=30)
     expect(page.locator("#id_campaign option")).to_have_count(2)  # "Choose" and Black Friday
