@@ -36,7 +36,8 @@ ROW_FIELDS = {
     "metadata",
 }
 ADDRESS_FIELDS = {"city", "state", "line_1", "line_2", "country", "postal_code"}
-_STRING_LIMITS = {"source_id": 255, "name": 255, "description": 10_000, "phone": 32, "email": 254}
+_STRING_LIMITS = (("source_id", 255), ("name", 255), ("description", 10_000), ("phone", 32), ("email", 254))
+_CHECKS = (("email", check_email), ("phone", check_phone), ("metadata", check_metadata))
 
 
 def validate_rows(rows: Any) -> tuple[list[dict[str, Any]], list[str]]:
@@ -59,60 +60,48 @@ def validate_rows(rows: Any) -> tuple[list[dict[str, Any]], list[str]]:
 def _validate_row(row: Any) -> dict[str, Any]:
     if not isinstance(row, dict):
         raise ValueError(": must be a JSON object")
-    unknown = set(row) - ROW_FIELDS
-    if unknown:
-        raise ValueError(f".{sorted(unknown)[0]}: is not allowed")
-    source_id = row.get("source_id")
+    if not ROW_FIELDS.issuperset(row):
+        raise ValueError(f".{sorted(set(row) - ROW_FIELDS)[0]}: is not allowed")
+    get = row.get
+    source_id = get("source_id")
     if not isinstance(source_id, str) or not source_id:
         raise ValueError(".source_id: is required in a bulk import")
-    for field, limit in _STRING_LIMITS.items():
-        value = row.get(field)
+    for field, limit in _STRING_LIMITS:
+        value = get(field)
         if value is not None and (not isinstance(value, str) or len(value) > limit):
             raise ValueError(f".{field}: must be a string of at most {limit} characters")
-    try:
-        if row.get("email") is not None:
-            check_email(row["email"])
-        if row.get("phone") is not None:
-            check_phone(row["phone"])
-        if row.get("metadata") is not None:
-            check_metadata(row["metadata"])
-    except ValueError as error:
-        field = next(
-            f for f in ("email", "phone", "metadata") if row.get(f) is not None and _fails(f, row[f])
-        )
-        raise ValueError(f".{field}: {error}") from None
-    birthdate = row.get("birthdate", row.get("birthday"))
+    # In this order, so that a row with several bad values names the same field as before.
+    for field, check in _CHECKS:
+        value = get(field)
+        if value is not None:
+            try:
+                check(value)
+            except ValueError as error:
+                raise ValueError(f".{field}: {error}") from None
+    birthdate = get("birthdate", get("birthday"))
     if birthdate is not None:
         try:
             date.fromisoformat(birthdate[:10] if isinstance(birthdate, str) else "")
         except ValueError:
             raise ValueError(".birthdate: must be a date YYYY-MM-DD") from None
         birthdate = birthdate[:10]
-    address = row.get("address")
+    address = get("address")
     if address is not None:
-        if not isinstance(address, dict) or set(address) - ADDRESS_FIELDS:
+        if not isinstance(address, dict) or not ADDRESS_FIELDS.issuperset(address):
             raise ValueError(f".address: must be an object with only {sorted(ADDRESS_FIELDS)}")
-        if any(v is not None and (not isinstance(v, str) or len(v) > 255) for v in address.values()):
-            raise ValueError(".address: values must be strings of at most 255 characters")
+        for value in address.values():
+            if value is not None and (not isinstance(value, str) or len(value) > 255):
+                raise ValueError(".address: values must be strings of at most 255 characters")
     return {
         "source_id": source_id,
-        "name": row.get("name"),
-        "description": row.get("description"),
-        "email": row.get("email"),
-        "phone": row.get("phone"),
+        "name": get("name"),
+        "description": get("description"),
+        "email": get("email"),
+        "phone": get("phone"),
         "birthdate": birthdate,
-        "metadata": row.get("metadata"),
+        "metadata": get("metadata"),
         "address": address or {},
     }
-
-
-def _fails(field: str, value: Any) -> bool:
-    check = {"email": check_email, "phone": check_phone, "metadata": check_metadata}[field]
-    try:
-        check(value)
-    except ValueError:
-        return True
-    return False
 
 
 # Fields absent from a row (null here) keep the stored value; a changed row gets a new updated_at.
