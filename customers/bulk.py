@@ -1,8 +1,10 @@
-"""Bulk customer upsert: validated rows applied with one set-based statement per chunk.
+"""Bulk customer upsert: rows checked in the request, applied by a worker with one set-based statement.
 
-Each chunk is one transaction: an `INSERT ... SELECT FROM jsonb_to_recordset ... ON CONFLICT DO
-UPDATE` of the customers and, in the same statement, the `customer.created` / `customer.updated`
-outbox rows for the customers it created or changed (unchanged rows publish nothing).
+The request's body is stored as received (JSON text) once every row passed `row_errors`; the
+worker's statement parses it in PostgreSQL, so the rows never go through Python a second time. One
+transaction per import: an `INSERT ... SELECT FROM json_array_elements ... ON CONFLICT DO UPDATE` of
+the customers and, in the same statement, the `customer.created` / `customer.updated` outbox rows
+for the customers it created or changed (unchanged rows publish nothing).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from tenancy.ids import new_public_id
 from tenancy.models import Project
 
 MAX_ROWS_PER_REQUEST = 10_000
-CHUNK_SIZE = 5_000
 ROW_FIELDS = {
     "source_id",
     "name",
@@ -40,24 +41,24 @@ _STRING_LIMITS = (("source_id", 255), ("name", 255), ("description", 10_000), ("
 _CHECKS = (("email", check_email), ("phone", check_phone), ("metadata", check_metadata))
 
 
-def validate_rows(rows: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    """Rows ready for `apply_rows`, or sentences naming each bad field by its row index."""
+def row_errors(rows: Any) -> list[str]:
+    """Sentences naming each bad field by its row index (at most 20); none when every row is valid."""
     if not isinstance(rows, list) or not rows:
-        return [], ["Body must be a non-empty JSON array of customers."]
+        return ["Body must be a non-empty JSON array of customers."]
     if len(rows) > MAX_ROWS_PER_REQUEST:
-        return [], [f"At most {MAX_ROWS_PER_REQUEST} customers per request, got {len(rows)}."]
-    clean, errors = [], []
+        return [f"At most {MAX_ROWS_PER_REQUEST} customers per request, got {len(rows)}."]
+    errors = []
     for index, row in enumerate(rows):
         try:
-            clean.append(_validate_row(row))
+            _check_row(row)
         except ValueError as error:
             errors.append(f"Property [{index}]{error}")
-        if len(errors) >= 20:
-            break
-    return clean, errors
+            if len(errors) >= 20:
+                break
+    return errors
 
 
-def _validate_row(row: Any) -> dict[str, Any]:
+def _check_row(row: Any) -> None:
     if not isinstance(row, dict):
         raise ValueError(": must be a JSON object")
     if not ROW_FIELDS.issuperset(row):
@@ -78,13 +79,13 @@ def _validate_row(row: Any) -> dict[str, Any]:
                 check(value)
             except ValueError as error:
                 raise ValueError(f".{field}: {error}") from None
+    # The statement reads the same field the same way: birthdate when present (even null), else birthday.
     birthdate = get("birthdate", get("birthday"))
     if birthdate is not None:
         try:
             date.fromisoformat(birthdate[:10] if isinstance(birthdate, str) else "")
         except ValueError:
             raise ValueError(".birthdate: must be a date YYYY-MM-DD") from None
-        birthdate = birthdate[:10]
     address = get("address")
     if address is not None:
         if not isinstance(address, dict) or not ADDRESS_FIELDS.issuperset(address):
@@ -92,16 +93,6 @@ def _validate_row(row: Any) -> dict[str, Any]:
         for value in address.values():
             if value is not None and (not isinstance(value, str) or len(value) > 255):
                 raise ValueError(".address: values must be strings of at most 255 characters")
-    return {
-        "source_id": source_id,
-        "name": get("name"),
-        "description": get("description"),
-        "email": get("email"),
-        "phone": get("phone"),
-        "birthdate": birthdate,
-        "metadata": get("metadata"),
-        "address": address or {},
-    }
 
 
 # Fields absent from a row (null here) keep the stored value; a changed row gets a new updated_at.
@@ -138,11 +129,16 @@ def _upsert_sql() -> str:
     # Only the constant column list above is interpolated; every value is a bound parameter.
     return f"""
 WITH input AS (
-    SELECT DISTINCT ON (r.source_id) r.*
-    FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS e(item, ord),
-        LATERAL jsonb_to_record(e.item)
-        AS r(source_id text, name text, description text, email text, phone text, birthdate date,
-             metadata jsonb, address jsonb)
+    SELECT DISTINCT ON (r.source_id) r.source_id, r.name, r.description, r.email, r.phone,
+           left(CASE WHEN e.item -> 'birthdate' IS NOT NULL THEN e.item ->> 'birthdate'
+                     ELSE e.item ->> 'birthday' END, 10)::date AS birthdate,
+           r.metadata, r.address
+    FROM customers_bulkimport b
+        CROSS JOIN LATERAL json_array_elements(b.body::json) WITH ORDINALITY AS e(item, ord)
+        CROSS JOIN LATERAL json_to_record(e.item)
+        AS r(source_id text, name text, description text, email text, phone text, metadata jsonb,
+             address jsonb)
+    WHERE b.id = %(bulk_import_id)s AND b.project_id = %(project_id)s
     ORDER BY r.source_id, e.ord DESC
 ),
 upserted AS (
@@ -180,47 +176,40 @@ FROM events
 """  # noqa: S608
 
 
-def apply_rows(
-    *, project: Project, rows: list[dict[str, Any]], cause: Cause | None = None
-) -> tuple[int, int]:
-    """Upsert validated rows by source_id; returns (created, updated). One transaction per chunk."""
+def apply_import(*, bulk_import: BulkImport) -> tuple[int, int]:
+    """Upsert the import's rows by source_id in one transaction; returns (created, updated)."""
     from eventbus.services import enqueue_dispatch
 
-    sql = _upsert_sql()
-    created = updated = 0
-    for start in range(0, len(rows), CHUNK_SIZE):
-        chunk = rows[start : start + CHUNK_SIZE]
-        now = timezone.now()
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                sql,
-                {
-                    "rows": json.dumps(chunk),
-                    "project_id": project.pk,
-                    "now": now,
-                    "next_dispatch_at": now + RELAY_GRACE,
-                    "cause": json.dumps((cause or current_cause()).as_dict()),
-                    # Events of a type nobody handles are complete as written (see eventbus.publish).
-                    "created_completed_at": None if handlers_for("customer.created") else now,
-                    "updated_completed_at": None if handlers_for("customer.updated") else now,
-                },
-            )
-            chunk_created, chunk_updated, event_ids = cursor.fetchone()
-            transaction.on_commit(lambda ids=list(event_ids): enqueue_dispatch(ids))
-        created += chunk_created
-        updated += chunk_updated
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _upsert_sql(),
+            {
+                "bulk_import_id": bulk_import.pk,
+                "project_id": bulk_import.project_id,
+                "now": now,
+                "next_dispatch_at": now + RELAY_GRACE,
+                "cause": json.dumps(Cause.from_dict(bulk_import.cause).as_dict()),
+                # Events of a type nobody handles are complete as written (see eventbus.publish).
+                "created_completed_at": None if handlers_for("customer.created") else now,
+                "updated_completed_at": None if handlers_for("customer.updated") else now,
+            },
+        )
+        created, updated, event_ids = cursor.fetchone()
+        transaction.on_commit(lambda ids=list(event_ids): enqueue_dispatch(ids))
     return created, updated
 
 
 @transaction.atomic
-def bulk_import_create(*, project: Project, rows: list[dict[str, Any]]) -> BulkImport:
+def bulk_import_create(*, project: Project, body: str, total: int) -> BulkImport:
+    """Accept `body`, the JSON array of `total` rows that passed `row_errors`, exactly as received."""
     from customers.tasks import apply_bulk_import
 
     bulk_import = BulkImport.objects.create(
         project=project,
         public_id=new_public_id("aa", 24),
-        rows=rows,
-        total=len(rows),
+        body=body,
+        total=total,
         cause=current_cause().as_dict(),
     )
     # robust: with the broker down the import is still accepted; the beat sweep below enqueues it later.
@@ -244,13 +233,12 @@ def stalled_bulk_import_ids() -> list[int]:
 def bulk_import_apply(*, bulk_import_id: int) -> None:
     """Apply a pending import. Safe to run twice: the upsert is keyed by source_id and publishes
     events only for rows it creates or changes, so a re-run after a crash adds nothing."""
-    bulk_import = BulkImport.objects.unscoped().select_related("project").get(pk=bulk_import_id)
+    # The body stays in the database: the statement reads it there.
+    bulk_import = BulkImport.objects.unscoped().defer("body").get(pk=bulk_import_id)
     if bulk_import.status != BulkImport.Status.IN_PROGRESS:
         return
     try:
-        created, updated = apply_rows(
-            project=bulk_import.project, rows=bulk_import.rows, cause=Cause.from_dict(bulk_import.cause)
-        )
+        created, updated = apply_import(bulk_import=bulk_import)
     except Exception as error:
         BulkImport.objects.unscoped().filter(pk=bulk_import_id).update(
             status=BulkImport.Status.FAILED, errors=[repr(error)], finished_at=timezone.now()
@@ -260,6 +248,6 @@ def bulk_import_apply(*, bulk_import_id: int) -> None:
         status=BulkImport.Status.DONE,
         created_count=created,
         updated_count=updated,
-        rows=[],
+        body="",
         finished_at=timezone.now(),
     )
