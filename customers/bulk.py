@@ -10,7 +10,7 @@ for the customers it created or changed (unchanged rows publish nothing).
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -95,6 +95,27 @@ def _check_row(row: Any) -> None:
                 raise ValueError(".address: values must be strings of at most 255 characters")
 
 
+def _random_hex(digits: int) -> str:
+    """SQL for `digits` random hex digits: the first 12 of each gen_random_uuid() (the 13th is its
+    fixed version digit)."""
+    parts, left = [], digits
+    while left:
+        parts.append(f"substr(replace(gen_random_uuid()::text, '-', ''), 1, {min(left, 12)})")
+        left -= min(left, 12)
+    return " || ".join(parts)
+
+
+def _id_time(now: datetime) -> str:
+    """The leading 9 hex digits of the public ids a statement writes: its time in whole seconds.
+
+    Time-ordered ids put each import's new keys at the right edge of the (project, public_id) unique
+    b-trees of customers and events, a few hot pages, instead of on random pages all over indexes
+    far larger than the buffer cache. The random digits after them keep ids unguessable, and the
+    format is the one the API promises (`cust_` and 24 hex digits, `evt_` and 32).
+    """
+    return f"{int(now.timestamp()):09x}"
+
+
 # Fields absent from a row (null here) keep the stored value; a changed row gets a new updated_at.
 def _upsert_sql() -> str:
     """The statement, with the update list spelled out so that absent fields keep stored values."""
@@ -146,7 +167,7 @@ upserted AS (
         project_id, public_id, source_id, name, description, email, phone, birthdate, metadata,
         system_metadata, address_city, address_state, address_line_1, address_line_2, address_country,
         address_postal_code, created_at, updated_at)
-    SELECT %(project_id)s, 'cust_' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 24), source_id,
+    SELECT %(project_id)s, 'cust_' || %(id_time)s || {_random_hex(15)}, source_id,
            coalesce(name, ''), coalesce(description, ''), email, phone, birthdate,
            coalesce(metadata, '{{}}'::jsonb), '{{}}'::jsonb, address->>'city', address->>'state',
            address->>'line_1', address->>'line_2', address->>'country', address->>'postal_code',
@@ -162,7 +183,7 @@ events AS (
     INSERT INTO eventbus_domainevent (
         project_id, public_id, type, customer_id, refs, data, cause, created_at, next_dispatch_at,
         dispatch_attempts, completed_at)
-    SELECT %(project_id)s, 'evt_' || replace(gen_random_uuid()::text, '-', ''),
+    SELECT %(project_id)s, 'evt_' || %(id_time)s || {_random_hex(23)},
            CASE WHEN inserted THEN 'customer.created' ELSE 'customer.updated' END,
            id, '{{}}'::jsonb, '{{}}'::jsonb, %(cause)s::jsonb, %(now)s, %(next_dispatch_at)s, 0,
            CASE WHEN inserted THEN %(created_completed_at)s::timestamptz
@@ -188,6 +209,7 @@ def apply_import(*, bulk_import: BulkImport) -> tuple[int, int]:
                 "bulk_import_id": bulk_import.pk,
                 "project_id": bulk_import.project_id,
                 "now": now,
+                "id_time": _id_time(now),
                 "next_dispatch_at": now + RELAY_GRACE,
                 "cause": json.dumps(Cause.from_dict(bulk_import.cause).as_dict()),
                 # Events of a type nobody handles are complete as written (see eventbus.publish).
