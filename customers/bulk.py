@@ -95,14 +95,14 @@ def _check_row(row: Any) -> None:
                 raise ValueError(".address: values must be strings of at most 255 characters")
 
 
-def _random_hex(digits: int) -> str:
-    """SQL for `digits` random hex digits: the first 12 of each gen_random_uuid() (the 13th is its
-    fixed version digit)."""
-    parts, left = [], digits
-    while left:
-        parts.append(f"substr(replace(gen_random_uuid()::text, '-', ''), 1, {min(left, 12)})")
-        left -= min(left, 12)
-    return " || ".join(parts)
+# Random hex digits from one gen_random_uuid() text (8-4-4-4-12, version digit at 15, variant at
+# 20): one strong random call per id, as before the ids became time-ordered (each call costs ≈ 4 µs).
+_UUID_RANDOM_DIGITS = "substr({u}, 1, 8) || substr({u}, 10, 4) || substr({u}, 16, 3) || substr({u}, 25, 12)"
+
+
+def _random_hex(uuid_text: str, digits: int) -> str:
+    """SQL for the first `digits` (at most 27) random hex digits of the uuid text column `uuid_text`."""
+    return f"left({_UUID_RANDOM_DIGITS.format(u=uuid_text)}, {digits})"
 
 
 def _id_time(now: datetime) -> str:
@@ -151,14 +151,17 @@ def _upsert_sql() -> str:
     return f"""
 WITH input AS (
     SELECT DISTINCT ON (r.source_id) r.source_id, r.name, r.description, r.email, r.phone,
-           left(CASE WHEN e.item -> 'birthdate' IS NOT NULL THEN e.item ->> 'birthdate'
-                     ELSE e.item ->> 'birthday' END, 10)::date AS birthdate,
-           r.metadata, r.address
+           -- birthdate when the row has the key (even as null), else birthday; only a null
+           -- birthdate next to a birthday needs the row's text searched for the key
+           left(CASE WHEN r.birthdate IS NOT NULL OR r.birthday IS NULL THEN r.birthdate
+                     WHEN e.item -> 'birthdate' IS NOT NULL THEN NULL
+                     ELSE r.birthday END, 10)::date AS birthdate,
+           r.metadata, r.address, gen_random_uuid()::text AS uuid
     FROM customers_bulkimport b
         CROSS JOIN LATERAL json_array_elements(b.body::json) WITH ORDINALITY AS e(item, ord)
         CROSS JOIN LATERAL json_to_record(e.item)
-        AS r(source_id text, name text, description text, email text, phone text, metadata jsonb,
-             address jsonb)
+        AS r(source_id text, name text, description text, email text, phone text, birthdate text,
+             birthday text, metadata jsonb, address jsonb)
     WHERE b.id = %(bulk_import_id)s AND b.project_id = %(project_id)s
     ORDER BY r.source_id, e.ord DESC
 ),
@@ -167,7 +170,7 @@ upserted AS (
         project_id, public_id, source_id, name, description, email, phone, birthdate, metadata,
         system_metadata, address_city, address_state, address_line_1, address_line_2, address_country,
         address_postal_code, created_at, updated_at)
-    SELECT %(project_id)s, 'cust_' || %(id_time)s || {_random_hex(15)}, source_id,
+    SELECT %(project_id)s, 'cust_' || %(id_time)s || {_random_hex("uuid", 15)}, source_id,
            coalesce(name, ''), coalesce(description, ''), email, phone, birthdate,
            coalesce(metadata, '{{}}'::jsonb), '{{}}'::jsonb, address->>'city', address->>'state',
            address->>'line_1', address->>'line_2', address->>'country', address->>'postal_code',
@@ -183,12 +186,12 @@ events AS (
     INSERT INTO eventbus_domainevent (
         project_id, public_id, type, customer_id, refs, data, cause, created_at, next_dispatch_at,
         dispatch_attempts, completed_at)
-    SELECT %(project_id)s, 'evt_' || %(id_time)s || {_random_hex(23)},
+    SELECT %(project_id)s, 'evt_' || %(id_time)s || {_random_hex("uuid", 23)},
            CASE WHEN inserted THEN 'customer.created' ELSE 'customer.updated' END,
            id, '{{}}'::jsonb, '{{}}'::jsonb, %(cause)s::jsonb, %(now)s, %(next_dispatch_at)s, 0,
            CASE WHEN inserted THEN %(created_completed_at)s::timestamptz
                 ELSE %(updated_completed_at)s::timestamptz END
-    FROM upserted
+    FROM (SELECT *, gen_random_uuid()::text AS uuid FROM upserted) AS upserted
     RETURNING id, type, completed_at
 )
 SELECT count(*) FILTER (WHERE type = 'customer.created'), count(*) FILTER (WHERE type = 'customer.updated'),
