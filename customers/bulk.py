@@ -116,9 +116,16 @@ def _id_time(now: datetime) -> str:
     return f"{int(now.timestamp()):09x}"
 
 
+# The rows a worker applies: the stored request body, parsed where it lies.
+STORED_BODY = (
+    "(SELECT body FROM customers_bulkimport WHERE id = %(bulk_import_id)s AND project_id = %(project_id)s)"
+)
+
+
 # Fields absent from a row (null here) keep the stored value; a changed row gets a new updated_at.
-def _upsert_sql() -> str:
-    """The statement, with the update list spelled out so that absent fields keep stored values."""
+def _upsert_sql(rows_json: str = STORED_BODY) -> str:
+    """The statement reading its rows from the JSON text `rows_json` (SQL), with the update list
+    spelled out so that absent fields keep stored values."""
     columns = {
         "name": "EXCLUDED.name",
         "description": "EXCLUDED.description",
@@ -157,12 +164,10 @@ WITH input AS (
                      WHEN e.item -> 'birthdate' IS NOT NULL THEN NULL
                      ELSE r.birthday END, 10)::date AS birthdate,
            r.metadata, r.address, gen_random_uuid()::text AS uuid
-    FROM customers_bulkimport b
-        CROSS JOIN LATERAL json_array_elements(b.body::json) WITH ORDINALITY AS e(item, ord)
+    FROM json_array_elements({rows_json}::json) WITH ORDINALITY AS e(item, ord)
         CROSS JOIN LATERAL json_to_record(e.item)
         AS r(source_id text, name text, description text, email text, phone text, birthdate text,
              birthday text, metadata jsonb, address jsonb)
-    WHERE b.id = %(bulk_import_id)s AND b.project_id = %(project_id)s
     ORDER BY r.source_id, e.ord DESC
 ),
 upserted AS (
@@ -201,20 +206,46 @@ FROM events
 
 
 def apply_import(*, bulk_import: BulkImport) -> tuple[int, int]:
-    """Upsert the import's rows by source_id in one transaction; returns (created, updated)."""
+    """Upsert the import's stored rows by source_id in one transaction; returns (created, updated)."""
+    return _apply(
+        _upsert_sql(),
+        {"bulk_import_id": bulk_import.pk},
+        project_id=bulk_import.project_id,
+        cause=Cause.from_dict(bulk_import.cause),
+    )
+
+
+def apply_rows(
+    *, project: Project, rows: list[dict[str, Any]], cause: Cause | None = None
+) -> tuple[int, int]:
+    """Upsert rows that pass `row_errors` by source_id, in-process (the demo seed); returns
+    (created, updated). One transaction per MAX_ROWS_PER_REQUEST rows, as an import of them would."""
+    sql = _upsert_sql("%(rows)s")
+    created = updated = 0
+    for start in range(0, len(rows), MAX_ROWS_PER_REQUEST):
+        chunk = json.dumps(rows[start : start + MAX_ROWS_PER_REQUEST])
+        chunk_created, chunk_updated = _apply(
+            sql, {"rows": chunk}, project_id=project.pk, cause=cause or current_cause()
+        )
+        created += chunk_created
+        updated += chunk_updated
+    return created, updated
+
+
+def _apply(sql: str, params: dict[str, Any], *, project_id: int, cause: Cause) -> tuple[int, int]:
     from eventbus.services import enqueue_dispatch
 
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            _upsert_sql(),
+            sql,
             {
-                "bulk_import_id": bulk_import.pk,
-                "project_id": bulk_import.project_id,
+                **params,
+                "project_id": project_id,
                 "now": now,
                 "id_time": _id_time(now),
                 "next_dispatch_at": now + RELAY_GRACE,
-                "cause": json.dumps(Cause.from_dict(bulk_import.cause).as_dict()),
+                "cause": json.dumps(cause.as_dict()),
                 # Events of a type nobody handles are complete as written (see eventbus.publish).
                 "created_completed_at": None if handlers_for("customer.created") else now,
                 "updated_completed_at": None if handlers_for("customer.updated") else now,
