@@ -12,7 +12,7 @@ dispatched by the same worker afterwards; the run reports how far that got withi
 In the same run, on the same database and with the web and worker processes stopped, it times the
 raw operations to compare with: DESIGN.md's "inserting 1,000,000 segment members" (an
 `INSERT ... SELECT` into a narrow table unique on (project, segment, customer)); the import's own
-set-based statement called in-process with the same rows (no HTTP, no Celery); and a COPY of
+set-based statement called in-process with the same bodies (no HTTP, no Celery); and a COPY of
 1,000,000 customers (bench/generate.py). Each raw step starts from empty customer and event tables,
 like the API import. Target: the API import in <= 60 s.
 """
@@ -299,23 +299,32 @@ def raw_segment_members(project) -> dict:
 
 
 def raw_apply_rows(project, bodies: list[bytes]) -> dict:
-    """The import's own statement (customers.bulk.apply_rows), in-process: no HTTP, no Celery."""
-    from customers.bulk import apply_rows, validate_rows
+    """The import's own work in-process, no HTTP, no Celery: parse and check each body, store it,
+    and apply it with the worker's statement (customers.bulk.bulk_import_apply)."""
+    from customers.bulk import bulk_import_apply, row_errors
+    from customers.models import BulkImport
+    from tenancy.ids import new_public_id
 
     created = updated = 0
     validate_seconds = 0.0
     began = time.perf_counter()
     for body in bodies:
         parse_began = time.perf_counter()
-        rows, errors = validate_rows(json.loads(body))
+        rows = json.loads(body)
+        errors = row_errors(rows)
         validate_seconds += time.perf_counter() - parse_began
         assert not errors, errors
-        chunk_created, chunk_updated = apply_rows(project=project, rows=rows)
-        created += chunk_created
-        updated += chunk_updated
+        # Stored as bulk_import_create does, without its after-commit task (no worker runs here).
+        bulk_import = BulkImport.objects.create(
+            project=project, public_id=new_public_id("aa", 24), body=body.decode(), total=len(rows)
+        )
+        bulk_import_apply(bulk_import_id=bulk_import.pk)
+        bulk_import.refresh_from_db()
+        created += bulk_import.created_count
+        updated += bulk_import.updated_count
     seconds = time.perf_counter() - began
     log(
-        f"raw: apply_rows upserted {created + updated:,} customers (+ events) in {seconds:.1f} s "
+        f"raw: stored and applied {created + updated:,} customers (+ events) in {seconds:.1f} s "
         f"({validate_seconds:.1f} s of it parsing and validating)"
     )
     return {

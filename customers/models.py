@@ -78,7 +78,9 @@ class BulkImport(TenantModel):
 
     public_id = models.CharField(max_length=40, editable=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.IN_PROGRESS)
-    rows = models.JSONField(default=list)
+    # The request's JSON array of rows as received, kept as text (never re-encoded) until the worker's
+    # statement has parsed and applied it in PostgreSQL; emptied then.
+    body = models.TextField(default="", blank=True)
     total = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)

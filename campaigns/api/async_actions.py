@@ -35,7 +35,10 @@ def code_generation_async_action(job: CodeGenerationJob) -> dict[str, Any]:
 class AsyncActionItemApi(ProjectApiView):
     @extend_schema(operation_id="get_async_action", responses=dict)
     def get(self, request: Request, identifier: str) -> Response:
-        bulk_import = BulkImport.objects.for_project(self.project).filter(public_id=identifier).first()
+        # Not the pending import's body (megabytes of rows): the action reports only its counts.
+        bulk_import = (
+            BulkImport.objects.for_project(self.project).defer("body").filter(public_id=identifier).first()
+        )
         if bulk_import is not None:
             return Response(bulk_import_async_action(bulk_import))
         job = CodeGenerationJob.objects.for_project(self.project).filter(public_id=identifier).first()

@@ -161,8 +161,13 @@ class CustomerBulkImportApi(ProjectApiView):
         responses={202: BulkImportOutput},
     )
     def post(self, request: Request) -> Response:
-        rows, errors = bulk.validate_rows(request.data)
+        # Read the raw body before request.data consumes the stream: it is stored as it came.
+        raw_body = request._request.body
+        rows = request.data
+        errors = bulk.row_errors(rows)
         if errors:
             raise invalid_payload("; ".join(errors))
-        bulk_import = bulk.bulk_import_create(project=self.project, rows=rows)
+        # The charset the JSON parser decoded the body with.
+        text = raw_body.decode(request._request.encoding or settings.DEFAULT_CHARSET)
+        bulk_import = bulk.bulk_import_create(project=self.project, body=text, total=len(rows))
         return Response({"async_action_id": bulk_import.public_id}, status=status.HTTP_202_ACCEPTED)

@@ -249,3 +249,37 @@ def test_unknown_async_action_is_404(api):
         response, 404, "not_found", details="Cannot find async_action with id aa_000000000000000000000000"
     )
     assert (body["resource_id"], body["resource_type"]) == ("aa_000000000000000000000000", "async_action")
+
+
+def test_rows_are_read_as_json_decodes_them_escapes_aliases_and_all(
+    api, project, django_capture_on_commit_callbacks, enqueued
+):
+    # Sent as written here: escaped characters, the `birthday` alias, a datetime where a date goes,
+    # and an explicit null birthdate, which wins over the alias and leaves the birthdate unset.
+    body = (
+        '[{"source_id": "ada", "name": "Ada \\"Countess\\" Lovelace \\u00e9\\ud83d\\ude00",'
+        ' "birthday": "1990-12-10T10:00:00Z", "address": {"city": "Krak\\u00f3w"}, "metadata": {"a\\nb": 1}},'
+        ' {"source_id": "grace", "birthdate": null, "birthday": "1906-12-09"}]'
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/v1/customers/bulk/async", body, content_type="application/json")
+    assert response.status_code == 202, response.content
+    tasks.apply_bulk_import(enqueued[-1])
+
+    customers = {c.source_id: c for c in Customer.objects.for_project(project)}
+    ada, grace = customers["ada"], customers["grace"]
+    assert (ada.name, str(ada.birthdate), ada.address_city, ada.metadata) == (
+        'Ada "Countess" Lovelace \u00e9\U0001f600',
+        "1990-12-10",
+        "Krak\u00f3w",
+        {"a\nb": 1},
+    )
+    assert grace.birthdate is None
+
+
+def test_an_applied_import_keeps_no_copy_of_its_rows(
+    api, project, django_capture_on_commit_callbacks, enqueued
+):
+    import_and_run(api, ROWS, django_capture_on_commit_callbacks, enqueued)
+
+    assert BulkImport.objects.for_project(project).get().body == ""

@@ -218,7 +218,7 @@ def ours(project) -> Ours:
         metadata={"club_level": "Gold"},
     )
     bulk_import = BulkImport.objects.create(
-        project=project, public_id="aa_0123456789abcdef01234567", rows=[{"source_id": "x"}], total=1
+        project=project, public_id="aa_0123456789abcdef01234567", body='[{"source_id": "x"}]', total=1
     )
     order = Order.objects.create(
         project=project,
