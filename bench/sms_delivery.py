@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> dict:
                 ours_seconds = time.perf_counter() - began
                 if profiler:
                     profiler.disable()
-                    pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_LINES", "25")))
+                    stats = pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime"))
+                    stats.print_stats(int(os.environ.get("BENCH_LINES", "25")))
                 ours_rate = len(message_ids) / ours_seconds
                 sent = Message.objects.for_project(project).filter(channel=channel, state="sent").count()
                 arrived = received_count(port) - before
