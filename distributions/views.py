@@ -118,14 +118,12 @@ def _filtered(project: Project, data: dict) -> DistributionQuerySet:
     return distributions.order_by("-created_at", "-pk")
 
 
-def _with_channels(distributions: DistributionQuerySet) -> DistributionQuerySet:
+def _with_channels(project: Project, distributions: DistributionQuerySet) -> DistributionQuerySet:
     # Only the kinds: a channel's template (a compiled email) can be large.
-    return distributions.prefetch_related(
-        Prefetch(
-            "channels",
-            queryset=DistributionChannel.objects.only("id", "distribution_id", "kind", "position"),
-        )
+    channels = DistributionChannel.objects.for_project(project).only(
+        "id", "distribution_id", "kind", "position"
     )
+    return distributions.prefetch_related(Prefetch("channels", queryset=channels))
 
 
 ROW_URLS = ("detail", "row", "pause", "resume", "delete")
@@ -170,7 +168,7 @@ def distribution_list(request: HttpRequest) -> HttpResponse:
     if form.is_bound:
         form.is_valid()  # the valid fields filter; the invalid ones show their error
         data = form.cleaned_data
-    distributions = _with_channels(_filtered(request.project, data))
+    distributions = _with_channels(request.project, _filtered(request.project, data))
     page = Paginator(distributions, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     filters = urlencode({name: value for name in form.fields if (value := request.GET.get(name, ""))})
     return render(
@@ -199,7 +197,9 @@ def distribution_row(request: HttpRequest, public_id: str) -> HttpResponse:
 def _row_response(request: HttpRequest, distribution: Distribution) -> HttpResponse:
     if distribution.status == DistributionStatus.ARCHIVED:
         return HttpResponse("")  # the row leaves the (default) list
-    fresh = _with_channels(Distribution.objects.for_project(request.project).filter(pk=distribution.pk))
+    fresh = _with_channels(
+        request.project, Distribution.objects.for_project(request.project).filter(pk=distribution.pk)
+    )
     row = list_rows(request.project, list(fresh))[0]
     return render(request, "distributions/distribution_list.html#row", {"row": row})
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from distributions import services
 from distributions.models import DistributionChannel
-from tests.e2e.conftest import assert_accessible, screenshot
+from tests.e2e.conftest import assert_accessible, htmx_settled, screenshot
 from tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -235,6 +235,10 @@ def test_the_webhook_designer_shows_what_the_receiver_gets(signed_in, marketer, 
     page.get_by_label(re.compile("Payload design")).fill(
         '{"who": "{{ customer.name }}", "code": "{{ voucher.code }}"}'
     )
+    # Leaving the payload box posts the form and redraws the preview: choose the customer after it.
+    with page.expect_response(lambda response: response.request.method == "POST"):
+        page.get_by_label(re.compile("Payload design")).dispatch_event("change")
+    htmx_settled(page)
     page.get_by_role("radio", name=re.compile("Grace Hopper")).check()
 
     payload = page.locator("#payload-preview")
