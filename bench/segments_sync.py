@@ -6,8 +6,10 @@ estimated count <= 2 s).
                                             [--loyalty] [--database dm_bench_segments_sync] [--keep]
 
 Creates and migrates its own database, COPYs the customers in (bench/generate.py), fills their order
-summary columns (the filter reads those columns, which the order services keep; the orders table
-itself is not read by a sync, so no order rows are generated) and inserts custom events in SQL.
+summary columns (the filter reads those columns, which the order services keep), inserts the paid
+orders those summaries describe (`id % 7` per customer: 3 a customer on average, so 3,000,000 at
+1M customers; `--skip-orders` leaves them out, since a sync never reads the orders table) and the
+custom events, all in SQL.
 Then times: the initial sync of a segment combining metadata, an order summary and an event count
 in a window; a re-sync after 1% of the customers changed (checking that exactly the changed members
 were announced); `customer_recheck` of single customers against 50 auto-update segments; and the
@@ -72,6 +74,17 @@ UPDATE customers_customer SET
 WHERE project_id = %s
 """
 
+# The orders the summary above describes: `id % 7` paid orders of `(id * 7919) % 10000` each.
+ORDERS_SQL = """
+INSERT INTO customers_order (project_id, public_id, status, amount, initial_amount, items, metadata,
+    created_at, customer_id)
+SELECT c.project_id, 'ord_' || md5(c.id::text || '-' || n), 'PAID', (c.id * 7919) %% 10000,
+       (c.id * 7919) %% 10000, '[]'::jsonb, '{}'::jsonb,
+       now() - (((c.id %% 365) + n - 1) || ' days')::interval, c.id
+FROM customers_customer c CROSS JOIN LATERAL generate_series(1, (c.id %% 7)::int) AS n
+WHERE c.project_id = %s
+"""
+
 EVENTS_SQL = """
 INSERT INTO customers_customevent (project_id, public_id, name, customer_id, metadata, created_at)
 SELECT c.project_id, 'evcus_' || md5(c.id::text || '-' || n),
@@ -105,6 +118,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--events-per-customer", type=int, default=2)
     parser.add_argument("--loyalty", action="store_true", help="add a loyalty points condition")
+    parser.add_argument("--skip-orders", action="store_true", help="no order rows (a sync never reads them)")
     parser.add_argument("--database", default="dm_bench_segments_sync")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
@@ -129,8 +143,16 @@ def main(argv: list[str] | None = None) -> dict:
         load_customers(project_id=project.pk, count=args.customers)
         with connection.cursor() as cursor:
             cursor.execute(SUMMARY_SQL, [project.pk])
+            orders = 0
+            if not args.skip_orders:
+                cursor.execute("SET session_replication_role = replica")  # the FKs hold by construction
+                cursor.execute(ORDERS_SQL, [project.pk])
+                orders = cursor.rowcount
+                cursor.execute("RESET session_replication_role")
+                log(f"{orders:,} orders inserted")
             cursor.execute(EVENTS_SQL, [args.events_per_customer, project.pk])
             log(f"{cursor.rowcount:,} custom events inserted")
+            cursor.execute("VACUUM ANALYZE customers_order")
             cursor.execute("VACUUM ANALYZE customers_customer")
             cursor.execute("VACUUM ANALYZE customers_customevent")
         filter = dict(FILTER)
@@ -238,6 +260,7 @@ def main(argv: list[str] | None = None) -> dict:
 
         result = {
             "customers": args.customers,
+            "orders": orders,
             "events_per_customer": args.events_per_customer,
             "filter": sorted(filter),
             **results,
