@@ -9,7 +9,6 @@ A later change publishes exactly one event: `.paid` or `.canceled` for a move in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
@@ -19,9 +18,9 @@ from customers.models import Customer, Order
 from customers.selectors import customer_get
 from customers.services import CustomerNotFound, customer_upsert
 from eventbus.services import publish
+from tenancy import rows
 from tenancy.ids import new_public_id
 from tenancy.models import Project
-from tenancy.rows import RowShape
 
 STATUS_EVENTS = {Order.Status.PAID: "customer.order.paid", Order.Status.CANCELED: "customer.order.canceled"}
 ORDER_FIELDS = ("status", "amount", "initial_amount", "discount_amount", "items", "metadata", "created_at")
@@ -116,47 +115,12 @@ def _upsert(project: Project, fields: Mapping[str, Any], customer: Customer | No
     return order, True
 
 
-# The order API's two statements before the insert are written out rather than compiled from
-# querysets on every request, as for the customer upsert.
-
-
-@cache
-def _order_shape() -> RowShape:
-    return RowShape(Order, "o")
-
-
 def _locked_by(project: Project, column: str, value: str) -> Order | None:
-    """The order whose `column` (public_id or source_id, both unique per project) is `value`, locked."""
-    shape = _order_shape()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {shape.columns} FROM {Order._meta.db_table} o "  # noqa: S608
-            f"WHERE o.project_id = %s AND o.{column} = %s FOR UPDATE",
-            [project.pk, value],
-        )
-        row = cursor.fetchone()
-    return None if row is None else shape.load(row)
+    return rows.locked_by(Order, project, column, value)
 
 
 def _insert_unless_taken(order: Order) -> bool:
-    """Insert `order` unless a concurrent request inserted its source_id first (no savepoint needed:
-    the conflict leaves the transaction usable). Says whether it was inserted."""
-    columns, params = _order_shape().insert_values(order)
-    placeholders = ", ".join(["%s"] * len(params))
-    with connection.cursor() as cursor:
-        # The conflict target names the partial unique index on (project, source_id).
-        cursor.execute(
-            f"INSERT INTO {Order._meta.db_table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-            "ON CONFLICT (project_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING id",
-            params,
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    order.pk = row[0]
-    order._state.adding = False
-    order._state.db = connection.alias
-    return True
+    return rows.insert_unless_conflict(order)
 
 
 @transaction.atomic

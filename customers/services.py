@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer
 from eventbus.services import publish
+from tenancy import rows
 from tenancy.ids import new_public_id
 from tenancy.models import Project
-from tenancy.rows import RowShape
 
 # Request fields and the columns they fill; `address` is spread over the address_* columns.
 SCALAR_FIELDS = ("name", "description", "email", "phone", "birthdate", "metadata")
@@ -81,26 +80,12 @@ def _upsert(project: Project, fields: Mapping[str, Any]) -> tuple[Customer, bool
     return existing, False
 
 
-# The upsert by source_id is the integrations' busiest write, so its two statements are written out
-# rather than compiled from querysets on every request.
-
-
-@cache
-def _customer_shape() -> RowShape:
-    return RowShape(Customer, "c")
+# The upsert by source_id is the integrations' busiest write, so its statements are written out
+# (tenancy.rows) rather than compiled from querysets on every request.
 
 
 def _locked_by(project: Project, column: str, value: str) -> Customer | None:
-    """The customer whose `column` (public_id or source_id, both unique per project) is `value`, locked."""
-    shape = _customer_shape()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {shape.columns} FROM {Customer._meta.db_table} c "  # noqa: S608
-            f"WHERE c.project_id = %s AND c.{column} = %s FOR UPDATE",
-            [project.pk, value],
-        )
-        row = cursor.fetchone()
-    return None if row is None else shape.load(row)
+    return rows.locked_by(Customer, project, column, value)
 
 
 def _insert_unless_taken(
@@ -109,25 +94,12 @@ def _insert_unless_taken(
     """Insert a customer with `source_id`, or, when a concurrent request inserted one first, wait for
     that request to commit and return its customer, locked. The flag says which happened."""
     customer = Customer(project=project, public_id=new_public_id("cust", 24), source_id=source_id, **values)
-    columns, params = _customer_shape().insert_values(customer)
-    placeholders = ", ".join(["%s"] * len(params))
-    with connection.cursor() as cursor:
-        # The conflict target names the partial unique index on (project, source_id).
-        cursor.execute(
-            f"INSERT INTO {Customer._meta.db_table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-            "ON CONFLICT (project_id, source_id) WHERE source_id IS NOT NULL DO NOTHING RETURNING id",
-            params,
-        )
-        row = cursor.fetchone()
-    if row is None:
-        winner = _locked_by(project, "source_id", source_id)
-        if winner is None:  # deleted again before we could lock it: the source_id is free once more
-            return _insert_unless_taken(project, source_id, values)
-        return winner, False
-    customer.pk = row[0]
-    customer._state.adding = False
-    customer._state.db = connection.alias
-    return customer, True
+    if rows.insert_unless_conflict(customer):
+        return customer, True
+    winner = _locked_by(project, "source_id", source_id)
+    if winner is None:  # deleted again before we could lock it: the source_id is free once more
+        return _insert_unless_taken(project, source_id, values)
+    return winner, False
 
 
 def _update(project: Project, customer: Customer, values: Mapping[str, Any]) -> None:

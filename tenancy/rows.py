@@ -66,6 +66,22 @@ def shape_of(model: type[Model]) -> RowShape:
 def insert(instance: Model) -> Model:
     """`instance.save(force_insert=True)` as one hand-written statement: no query compiled, no
     signals sent (none of the models on the hot paths has receivers). Returns the saved instance."""
+    _insert(instance, "")
+    return instance
+
+
+# The conflict target of the partial unique index every upsert by source_id relies on.
+SOURCE_ID_CONFLICT = "(project_id, source_id) WHERE source_id IS NOT NULL"
+
+
+def insert_unless_conflict(instance: Model, conflict_target: str = SOURCE_ID_CONFLICT) -> bool:
+    """Insert `instance` unless a row already holds its key under `conflict_target` (a concurrent
+    request's row is waited for). No savepoint needed: the conflict leaves the transaction usable.
+    Says whether it was inserted."""
+    return _insert(instance, f"ON CONFLICT {conflict_target} DO NOTHING")
+
+
+def _insert(instance: Model, on_conflict: str) -> bool:
     model = type(instance)
     columns, values = shape_of(model).insert_values(instance)
     placeholders = ", ".join(["%s"] * len(values))
@@ -73,10 +89,28 @@ def insert(instance: Model) -> Model:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-            f"RETURNING {quote(model._meta.pk.column)}",
+            f"{on_conflict} RETURNING {quote(model._meta.pk.column)}",
             values,
         )
-        (instance.pk,) = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    (instance.pk,) = row
     instance._state.adding = False
     instance._state.db = connection.alias
-    return instance
+    return True
+
+
+def locked_by(model: type[Model], project: Any, column: str, value: Any) -> Model | None:
+    """The project's row of `model` whose `column` (a unique key within the project) is `value`,
+    locked FOR UPDATE; None when there is none."""
+    shape = shape_of(model)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {shape.columns} FROM {quote(model._meta.db_table)} t "  # noqa: S608
+            f"WHERE t.project_id = %s AND t.{quote(column)} = %s FOR UPDATE",
+            [project.pk, value],
+        )
+        row = cursor.fetchone()
+    return None if row is None else shape.load(row)

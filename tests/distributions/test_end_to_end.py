@@ -6,19 +6,14 @@ the test says, not when a timer fires."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 import time_machine
-from celery.contrib.testing.worker import start_worker
-from celery.signals import setup_logging
 from django.utils import timezone
 
 from campaigns.models import Publication
 from campaigns.validation_rules.services import validation_rule_create
-from config.celery import app
 from distributions import services
 from distributions.models import Distribution, DistributionStatus
 from distributions.sending import distributions_sweep_sending
@@ -32,30 +27,12 @@ from tests.campaigns.rules_support import order_over
 from tests.distributions.engine_support import automatic, create_and_send, messages_of, webhook_channel
 from tests.factories import CustomerFactory
 from tests.support.messaging import wait_until
+from tests.support.workers import running_worker
 from webhooks_out.signing import verify_voucherify
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 QUEUES = ["events", "distributions", "delivery.webhook"]
-
-
-def _leave_logging_alone(**kwargs) -> None:
-    """A `setup_logging` receiver: its presence stops Celery from reconfiguring the root logger."""
-
-
-@contextmanager
-def running_worker() -> Iterator[None]:
-    setup_logging.connect(_leave_logging_alone, weak=False)
-    with app.connection_for_write() as broker:
-        for queue in QUEUES:
-            broker.default_channel.queue_purge(queue)
-    try:
-        with start_worker(
-            app, pool="threads", concurrency=4, queues=QUEUES, perform_ping_check=False, shutdown_timeout=15
-        ):
-            yield
-    finally:
-        setup_logging.disconnect(_leave_logging_alone)
 
 
 def reload(distribution: Distribution) -> Distribution:
@@ -108,7 +85,7 @@ def test_a_manual_segment_distribution_canceled_inside_the_delay_sends_nothing(
 ):
     campaign = make_campaign(local_project, codes_count=5)
     start = timezone.now()
-    with running_worker():
+    with running_worker(QUEUES):
         with time_machine.travel(start, tick=False):
             distribution = create_and_send(local_project, manual(friends, campaign, endpoint))
         with time_machine.travel(start + timedelta(minutes=9), tick=False):
@@ -129,7 +106,7 @@ def test_a_manual_segment_distribution_sends_after_the_delay_one_signed_webhook_
 ):
     campaign = make_campaign(local_project, codes_count=6)
     start = timezone.now()
-    with running_worker():
+    with running_worker(QUEUES):
         with time_machine.travel(start, tick=False):
             distribution = create_and_send(local_project, manual(friends, campaign, endpoint))
         with time_machine.travel(start + timedelta(minutes=9, seconds=59), tick=False):
@@ -181,7 +158,7 @@ def test_an_order_paid_distribution_with_a_rule_fires_only_for_qualifying_orders
             action={"key": "publish_codes", "params": {"campaign": campaign.public_id}},
         ),
     )
-    with running_worker():
+    with running_worker(QUEUES):
         pay(api, "small", 5000)
         pay(api, "big", 15000)
         pay(api, "exactly-99", 9900)
@@ -196,7 +173,7 @@ def test_an_order_paid_distribution_with_a_rule_fires_only_for_qualifying_orders
 
 
 def test_a_paused_automatic_distribution_fires_nothing(api, local_project, ada, endpoint, receiver):
-    with running_worker():
+    with running_worker(QUEUES):
         distribution = create_and_send(local_project, automatic("order_paid", endpoint))
         services.distribution_pause(project=local_project, distribution=distribution)
         pay(api, "while-paused", 15000)
@@ -214,7 +191,7 @@ def test_a_receiver_failing_then_recovering_gives_recovered_messages_and_analyti
 ):
     distribution = create_and_send(local_project, automatic("order_paid", endpoint))
     receiver.fail_next(2, status=503)
-    with running_worker():
+    with running_worker(QUEUES):
         pay(api, "ord-1", 15000)
         receiver.wait_for(1, timeout=30)
         message = wait_until(
@@ -257,7 +234,7 @@ def test_a_receiver_failing_for_good_pauses_the_distribution_and_resuming_replay
 ):
     distribution = create_and_send(local_project, automatic("order_paid", endpoint))
     receiver.always(500)
-    with running_worker():
+    with running_worker(QUEUES):
         pay(api, "ord-1", 15000)
         message = wait_until(
             lambda: messages_of(local_project, distribution).filter(state=Message.State.DEFERRED).first(),

@@ -10,19 +10,14 @@ nothing sent."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 import requests
 import time_machine
-from celery.contrib.testing.worker import start_worker
-from celery.signals import setup_logging
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from config.celery import app
 from distributions.models import Distribution, DistributionStatus
 from distributions.tasks import claim_due_distributions
 from messaging.models import Message
@@ -32,31 +27,13 @@ from tests.e2e.conftest import assert_accessible, htmx_settled, screenshot
 from tests.factories import CustomerFactory, make_api_key
 from tests.support.messaging import wait_until
 from tests.support.smtp import SmtpSink
+from tests.support.workers import running_worker
 from webhooks_out.models import SandboxDelivery
 from webhooks_out.services import sandbox_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 QUEUES = ["events", "distributions", "delivery.webhook", "delivery.email"]
-
-
-def _leave_logging_alone(**kwargs) -> None:
-    """A `setup_logging` receiver: its presence stops Celery from reconfiguring the root logger."""
-
-
-@contextmanager
-def running_worker() -> Iterator[None]:
-    setup_logging.connect(_leave_logging_alone, weak=False)
-    with app.connection_for_write() as broker:
-        for queue in QUEUES:
-            broker.default_channel.queue_purge(queue)
-    try:
-        with start_worker(
-            app, pool="threads", concurrency=4, queues=QUEUES, perform_ping_check=False, shutdown_timeout=15
-        ):
-            yield
-    finally:
-        setup_logging.disconnect(_leave_logging_alone)
 
 
 @pytest.fixture
@@ -165,7 +142,7 @@ def test_a_marketer_builds_an_order_paid_distribution_that_sends_a_code_by_email
 
     # Then a qualifying order, through the REST API, reaches Ada by email and webhook.
     api_key, token = make_api_key(shop)
-    with running_worker():
+    with running_worker(QUEUES):
         for order_id, amount in (("small", 5000), ("big", 15000)):
             response = requests.post(
                 f"{live_server.url}/v1/orders",

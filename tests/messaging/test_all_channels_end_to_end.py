@@ -12,19 +12,14 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from email.message import EmailMessage
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import segno
-from celery.contrib.testing.worker import start_worker
-from celery.signals import setup_logging
 from django.test import Client
 
 from campaigns.models import Publication
-from config.celery import app
 from distributions.models import Distribution, DistributionStatus
 from distributions.sending import distributions_sweep_sending
 from distributions.tasks import claim_due_distributions
@@ -40,6 +35,7 @@ from tests.support.png import qr_modules
 from tests.support.providers import BRAZE_CREDENTIALS, MAILCHIMP_CREDENTIALS, SMS_CREDENTIALS, provider_at
 from tests.support.receivers import RecordingReceiver
 from tests.support.smtp import SmtpSink
+from tests.support.workers import running_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -54,25 +50,6 @@ QUEUES = [
     "delivery.integrations",
 ]
 LIFECYCLE = ["sent", "materialised", "sending", "scheduled", "created"]  # newest first
-
-
-def _leave_logging_alone(**kwargs) -> None:
-    """A `setup_logging` receiver: its presence stops Celery from reconfiguring the root logger."""
-
-
-@contextmanager
-def running_worker() -> Iterator[None]:
-    setup_logging.connect(_leave_logging_alone, weak=False)
-    with app.connection_for_write() as broker:
-        for queue in QUEUES:
-            broker.default_channel.queue_purge(queue)
-    try:
-        with start_worker(
-            app, pool="threads", concurrency=4, queues=QUEUES, perform_ping_check=False, shutdown_timeout=15
-        ):
-            yield
-    finally:
-        setup_logging.disconnect(_leave_logging_alone)
 
 
 @pytest.fixture
@@ -184,7 +161,7 @@ def test_one_distribution_on_all_five_channels_reaches_every_customer_once_per_c
     api, shop, people, everyone, endpoint, receiver, stand_ins, sink
 ):
     campaign = make_campaign(shop, codes_count=2 * CUSTOMERS)
-    with running_worker():
+    with running_worker(QUEUES):
         distribution = send_now(
             shop,
             {
@@ -288,7 +265,7 @@ def test_one_distribution_on_all_five_channels_reaches_every_customer_once_per_c
     )
     assert one_click.status_code == 200
     emails_before, texts_before = len(sink.messages), len(stand_ins["sms"].requests)
-    with running_worker():
+    with running_worker(QUEUES):
         second = send_now(
             shop,
             {
