@@ -40,6 +40,11 @@ def add_block(page, label: str) -> None:
     page.locator(".add-block summary").click()
     page.get_by_role("menuitem", name=label, exact=True).click()
     expect(page.locator("#block-list > li")).to_have_count(before + 1)
+    # The new block's first field takes the focus once htmx settles the swap; typing before that
+    # would go wherever the focus was and be lost, for a test as for a fast typist.
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.closest('#block-list > li:last-child')"
+    )
 
 
 def block_types(page) -> list[str]:
