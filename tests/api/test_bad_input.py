@@ -222,3 +222,55 @@ def test_an_unknown_customer_is_404_with_its_resource_type(api, ada):
         details="Cannot find customer with id cust_ffffffffffffffffffffffff",
     )
     assert (body["resource_id"], body["resource_type"]) == ("cust_ffffffffffffffffffffffff", "customer")
+
+
+# Bodies as the client sends them: `\u0000` is JSON's only way to carry a null character, which
+# PostgreSQL stores neither in text nor in jsonb.
+@pytest.mark.parametrize(
+    ("path", "body", "details"),
+    [
+        (
+            "/v1/customers",
+            '{"source_id": "c1", "metadata": {"note": "a\\u0000b"}}',
+            "Property .metadata.note",
+        ),
+        ("/v1/customers", '{"source_id": "c1", "metadata": {"k\\u0000": 1}}', "Property .metadata"),
+        (
+            "/v1/customers",
+            '{"source_id": "c1", "metadata": {"list": [1, {"x": "\\u0000"}]}}',
+            "Property .metadata.list[1].x",
+        ),
+        (
+            "/v1/orders",
+            '{"amount": 100, "status": "PAID", "customer": {"source_id": "c1"},'
+            ' "metadata": {"m": "\\u0000"}}',
+            "Property .metadata.m",
+        ),
+        (
+            "/v1/events",
+            '{"event": "signed_up", "customer": {"source_id": "c1"}, "metadata": {"m": "\\u0000"}}',
+            "Property .metadata.m",
+        ),
+        (
+            "/v1/customers/bulk/async",
+            '[{"source_id": "c1"}, {"source_id": "c2", "metadata": {"m": "x\\u0000"}}]',
+            "Property [1].metadata.m",
+        ),
+    ],
+)
+def test_a_null_character_anywhere_is_400_naming_where_it_is(api, path, body, details):
+    with nothing_changes():
+        response = api.post(path, body, content_type="application/json")
+
+    assert_error(response, 400, "invalid_payload", details=f"{details}: Null characters are not allowed.")
+
+
+def test_an_escaped_backslash_before_u0000_is_plain_text_and_accepted(api):
+    response = api.post(
+        "/v1/customers",
+        '{"source_id": "c1", "metadata": {"path": "C:\\\\u0000"}}',
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["metadata"] == {"path": "C:\\u0000"}
