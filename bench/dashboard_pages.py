@@ -26,6 +26,7 @@ import argparse
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -188,20 +189,20 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def _measure(client, url: str, requests: int) -> dict:
+def _measure(client, url: str, requests: int, headers: dict) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for _ in range(2):
-        assert client.get(url, secure=True).status_code == 200, url
+        assert client.get(url, secure=True, **headers).status_code == 200, url
     timings = []
     for _ in range(requests):
         began = time.perf_counter()
-        response = client.get(url, secure=True)
+        response = client.get(url, secure=True, **headers)
         timings.append((time.perf_counter() - began) * 1000)
         assert response.status_code == 200, url
     with CaptureQueriesContext(connection) as captured:
-        client.get(url, secure=True)
+        client.get(url, secure=True, **headers)
     return {
         "url": url,
         "median_ms": round(statistics.median(timings), 1),
@@ -222,6 +223,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--codes", type=int, default=200_000)
+    parser.add_argument(
+        "--big-messages",
+        type=int,
+        default=None,
+        help="messages of the one big distribution (default: a fifth of --messages)",
+    )
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--database", default="dm_bench_dashboard_pages")
     parser.add_argument("--keep", action="store_true")
@@ -235,6 +242,7 @@ def main(argv: list[str] | None = None) -> dict:
         from django.core.management import call_command
         from django.db import connection
         from django.test import Client
+        from django.utils import timezone
 
         from bench.generate import load_customers
         from campaigns import codes
@@ -245,7 +253,7 @@ def main(argv: list[str] | None = None) -> dict:
         from segments.services import segment_create
         from webhooks_out.services import seed_webhooks
 
-        project, _, _ = make_bench_project("bench-pages")
+        project, app_id, token = make_bench_project("bench-pages")
         owner = get_user_model().objects.get(username="owner@bench-pages.bench.example")
         timings: dict[str, float] = {}
 
@@ -323,7 +331,7 @@ def main(argv: list[str] | None = None) -> dict:
             {
                 **ids,
                 "big": big,
-                "big_count": args.messages // 5,
+                "big_count": args.big_messages if args.big_messages is not None else args.messages // 5,
                 "count": args.messages,
                 "first_customer": first_customer,
                 "customers": args.customers,
@@ -364,9 +372,25 @@ def main(argv: list[str] | None = None) -> dict:
             pages[f"{label}: activity"] = page + "?tab=activity"
             pages[f"{label}: activity, lifecycle only"] = page + "?tab=activity&kind=live"
         pages["campaign page (Distributions tab)"] = f"/campaigns/{campaign.public_id}/"
+        # The analytics API's report (with every message state and the skipped reasons), big distribution.
+        api = f"/v1/distributions/{big}/analytics"
+        pages["big: analytics API, 30 days by day"] = (
+            api
+            + "?interval=day&start_date="
+            + ((timezone.now() - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        )
+        pages["big: analytics API, all time by day"] = api + "?interval=day"
+        pages["big: analytics API, 24 hours by hour"] = (
+            api
+            + "?interval=hour&start_date="
+            + ((timezone.now() - timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        )
+        api_headers = {"HTTP_X_APP_ID": app_id, "HTTP_X_APP_TOKEN": token}
         results = {}
         for label, url in pages.items():
-            results[label] = _measure(client, url, args.requests)
+            results[label] = _measure(
+                client, url, args.requests, api_headers if url.startswith("/v1/") else {}
+            )
             figures = results[label]
             log(
                 f"{label:40} median {figures['median_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms  "
