@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
-from campaigns.models import Campaign, CampaignQuerySet, Publication, Redemption, Voucher
+from campaigns.models import Campaign, CampaignQuerySet, Publication, PublicationTally, Redemption, Voucher
 from distributions.analytics import campaign_distribution_rows
 from distributions.selectors import campaign_distributions
 from tenancy.access import access_campaign, membership_required
@@ -39,17 +39,17 @@ def _with_counts(campaigns: CampaignQuerySet, project: Project) -> CampaignQuery
     """Codes generated / published / redeemed, in the same query as the campaigns.
 
     Generated is the campaign's own `vouchers_count` (kept by every code-adding service, so a
-    million-code campaign costs nothing to show); published counts publication rows through their
-    (project, campaign, created_at) index; redeemed counts the distinct codes with a successful
-    redemption that was not rolled back, through the redemptions' (project, campaign, created_at)
-    index (promotion tiers have no codes, so their redemptions do not count).
+    million-code campaign costs nothing to show); published sums the campaign's publication tallies
+    (a row per quarter hour it published in, see `campaigns.tallies`); redeemed counts the distinct
+    codes with a successful redemption that was not rolled back, through the redemptions' (project,
+    campaign, created_at) index (promotion tiers have no codes, so their redemptions do not count).
     """
     published = (
-        Publication.objects.for_project(project)
-        .filter(campaign=OuterRef("pk"))
+        PublicationTally.objects.for_project(project)
+        .filter(campaign_id=OuterRef("pk"))
         .order_by()
-        .values("campaign")
-        .annotate(total=Count("pk"))
+        .values("campaign_id")
+        .annotate(total=Sum("published"))
         .values("total")
     )
     redeemed = (

@@ -47,6 +47,10 @@ app.conf.beat_schedule = {
     "end-closed-distributions": {"task": "distributions.tasks.end_closed_distributions", "schedule": 60.0},
     "sweep-messages": {"task": "messaging.tasks.sweep_messages", "schedule": 15.0},
     "compact-message-tallies": {"task": "messaging.tasks.compact_tallies", "schedule": 60.0},
+    "compact-publication-tallies": {
+        "task": "campaigns.tasks.compact_publication_tallies",
+        "schedule": 60.0,
+    },
     "expire-loyalty-points": {
         "task": "campaigns.loyalty.tasks.expire_loyalty_points",
         "schedule": 3600.0,

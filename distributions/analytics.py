@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Q
 
-from campaigns.models import Publication, Redemption
+from campaigns.tallies import code_counts
 from distributions.models import Distribution, DistributionActivity, DistributionChannel, DistributionStatus
 from distributions.sending import skipped_counts
 from distributions.services import stream_of
@@ -27,51 +27,6 @@ from messaging.selectors import (
 from tenancy.models import Project
 
 MESSAGE_STATES = [state for state, _ in Message.State.choices]
-
-
-def _redeemed_once(project: Project):
-    return Exists(
-        Redemption.objects.for_project(project).filter(
-            voucher=OuterRef("voucher"),
-            object=Redemption.Object.REDEMPTION,
-            result=Redemption.Result.SUCCESS,
-        )
-    )
-
-
-def code_counts(
-    *,
-    project: Project,
-    distribution_ids: list[int],
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> dict[int, dict[str, int]]:
-    """Per distribution: codes published through it, and how many of them were redeemed at least once."""
-    publications = Publication.objects.for_project(project).filter(distribution_id__in=distribution_ids)
-    if since is not None:
-        publications = publications.filter(created_at__gte=since)
-    if until is not None:
-        publications = publications.filter(created_at__lt=until)
-    # Two grouped counts rather than one with a per-row EXISTS in the aggregate's FILTER: in a
-    # WHERE clause PostgreSQL turns the EXISTS into a hashed semi-join, instead of probing the
-    # redemptions once per publication (200,000 probes for a big distribution).
-    published = dict(
-        publications.values("distribution_id")
-        .annotate(count=Count("id"))
-        .order_by()
-        .values_list("distribution_id", "count")
-    )
-    redeemed = dict(
-        publications.filter(_redeemed_once(project))
-        .values("distribution_id")
-        .annotate(count=Count("id"))
-        .order_by()
-        .values_list("distribution_id", "count")
-    )
-    return {
-        distribution_id: {"published": count, "redeemed": redeemed.get(distribution_id, 0)}
-        for distribution_id, count in published.items()
-    }
 
 
 def redemption_rate(published: int, redeemed: int) -> float:

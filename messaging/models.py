@@ -192,8 +192,6 @@ class MessageAttempt(TenantModel):
 # sweep `tallies_compact` folds those rows into one compact row per group; a read sums every row of
 # its groups, compact or not, so it is exact at any moment, compacted or not.
 
-TALLY_BUCKET_MINUTES = 15  # every time zone's offset is a whole number of quarter hours
-
 
 class MessageStateTally(TenantModel):
     """How many of a stream's messages are in each state, per channel, recovered or not; for skipped

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Trunc
 
 from messaging.models import (
-    TALLY_BUCKET_MINUTES,
     AttemptTally,
     Message,
     MessageAttempt,
@@ -18,6 +17,7 @@ from messaging.models import (
     MessageStream,
 )
 from tenancy.models import Project
+from tenancy.tallies import quarter_hours_inside
 
 
 def message_counts(*, project: Project, stream: MessageStream) -> dict[str, dict[str, int]]:
@@ -72,25 +72,6 @@ def skipped_reason_counts(*, project: Project, stream: MessageStream) -> dict[st
     return counts
 
 
-QUARTER_HOUR = TALLY_BUCKET_MINUTES * 60
-
-
-def _quarter_floor(moment: datetime) -> datetime:
-    return datetime.fromtimestamp(int(moment.timestamp()) // QUARTER_HOUR * QUARTER_HOUR, tz=UTC)
-
-
-def _live_ends(column: str, since: datetime, until: datetime) -> tuple[tuple[datetime, datetime] | None, Q]:
-    start = _quarter_floor(since)
-    if start < since:
-        start += timedelta(seconds=QUARTER_HOUR)
-    end = _quarter_floor(until)
-    if start >= end:
-        return None, Q(**{f"{column}__gte": since, f"{column}__lt": until})
-    return (start, end), Q(**{f"{column}__gte": since, f"{column}__lt": start}) | Q(
-        **{f"{column}__gte": end, f"{column}__lt": until}
-    )
-
-
 def _check_bucket(bucket: str) -> None:
     if bucket not in ("hour", "day"):
         raise ValueError("bucket is 'hour' or 'day'")
@@ -121,7 +102,7 @@ def delivery_series(
             for name in names:
                 entry[name] += row[name]
 
-    tallied, live = _live_ends("attempted_at", since, until)
+    tallied, live = quarter_hours_inside("attempted_at", since, until)
     if tallied is not None:
         add(
             AttemptTally.objects.for_project(project)
@@ -161,7 +142,7 @@ def skipped_series(
     _check_bucket(bucket)
     zone = zoneinfo.ZoneInfo(project.timezone)
     counts: dict[tuple[datetime, str], int] = {}
-    tallied, live = _live_ends("created_at", since, until)
+    tallied, live = quarter_hours_inside("created_at", since, until)
     rows = []
     if tallied is not None:
         rows.append(
