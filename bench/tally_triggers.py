@@ -1,8 +1,10 @@
 """What the tally triggers (messaging 0004) cost the statements they ride on: materialising messages
-in bulk, and the delivery loop's batches (claim, record outcomes, insert attempts), each timed with
+in bulk, the delivery loop's statements over batches (claim, record outcomes, insert attempts) and
+one message at a time (the loop's usual case, timed inside the server), each timed with
 the triggers on and off in the same run (off: `ALTER TABLE … DISABLE TRIGGER USER`, the raw figure).
 
-    .venv/bin/python bench/tally_triggers.py [--messages 500000] [--batch 500] [--batches 200] [--rounds 3]
+    .venv/bin/python bench/tally_triggers.py [--messages 500000] [--batch 500] [--batches 200]
+                                             [--one-by-one 20000] [--rounds 3]
 
 Own database (dm_bench_tally_triggers), dropped at the end. Rounds alternate off and on so that a
 change in the machine's load falls on both; the medians are reported.
@@ -45,6 +47,24 @@ SELECT project_id, id, stream_id, channel, 1, now(),
     CASE WHEN id %% 20 = 0 THEN 'transient' ELSE 'sent' END, false, '', '', 100
 FROM messaging_message WHERE project_id = %(project)s AND id BETWEEN %(first)s AND %(last)s
 """
+# The delivery loop's statements for one message (claim, outcome, attempt), one statement each as
+# the loop writes them, run inside the server so that only their own cost is timed.
+ONE_BY_ONE_SQL = """
+DO $$
+BEGIN
+    FOR target IN {first}..{last} LOOP
+        UPDATE messaging_message SET state = 'sending', claimed_at = now()
+        WHERE project_id = {project} AND id = target AND state = 'queued';
+        UPDATE messaging_message SET state = 'sent', attempts = 1, first_attempt_at = now(),
+            sent_at = now(), claimed_at = NULL
+        WHERE project_id = {project} AND id = target AND state = 'sending';
+        INSERT INTO messaging_messageattempt (project_id, message_id, stream_id, channel, number,
+            attempted_at, outcome, is_final, error, provider_id, duration_ms)
+        VALUES ({project}, target, {stream}, 'email', 1, now(), 'sent', false, '', '', 100);
+    END LOOP;
+END
+$$
+"""
 TABLES = ("messaging_message", "messaging_messageattempt")
 
 
@@ -55,6 +75,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--one-by-one", type=int, default=20_000, help="messages delivered one statement at a time"
+    )
     parser.add_argument("--database", default="dm_bench_tally_triggers")
     args = parser.parse_args(argv)
 
@@ -87,6 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
             "claim batch": {"off": [], "on": []},
             "outcome batch": {"off": [], "on": []},
             "attempts batch": {"off": [], "on": []},
+            "one message, 3 statements": {"off": [], "on": []},
         }
         with connection.cursor() as cursor:
             for round_number in range(args.rounds):
@@ -119,6 +143,18 @@ def main(argv: list[str] | None = None) -> dict:
                             cursor.execute(sql, {**params, "first": low, "last": low + args.batch - 1})
                             timings.append(time.perf_counter() - began)
                         figures[name][mode].append(statistics.median(timings))
+                    low = first + args.batches * args.batch
+                    count = min(args.one_by_one, args.messages - args.batches * args.batch)
+                    began = time.perf_counter()
+                    cursor.execute(
+                        ONE_BY_ONE_SQL.format(
+                            first=int(low),
+                            last=int(low + count - 1),
+                            project=int(project.pk),
+                            stream=int(stream.pk),
+                        )
+                    )
+                    figures["one message, 3 statements"][mode].append((time.perf_counter() - began) / count)
                     log(
                         f"round {round_number + 1}, triggers {mode}: materialise "
                         f"{figures['materialise'][mode][-1]:.1f} s, batches (ms) "

@@ -179,5 +179,9 @@ class Migration(migrations.Migration):
             model_name='publicationtally',
             constraint=models.UniqueConstraint(condition=models.Q(('is_compact', True)), fields=('project', 'distribution_id', 'campaign_id', 'created_in'), name='publication_tally_compact', nulls_distinct=False),
         ),
+        migrations.AddIndex(
+            model_name='redemption',
+            index=models.Index(condition=models.Q(('object', 'redemption'), ('status', 'SUCCEEDED'), ('voucher__isnull', False)), fields=['project', 'campaign', 'voucher'], name='redemption_campaign_redeemed'),
+        ),
         migrations.RunSQL(CREATE, DROP),
     ]
