@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
 from campaigns.models import Campaign, CampaignQuerySet, Publication, PublicationTally, Redemption, Voucher
+from campaigns.tallies import campaign_published_counts
 from distributions.analytics import campaign_distribution_rows
 from distributions.selectors import campaign_distributions
 from tenancy.access import access_campaign, membership_required
@@ -69,6 +70,26 @@ def _with_counts(campaigns: CampaignQuerySet, project: Project) -> CampaignQuery
         published_count=Coalesce(Subquery(published, output_field=IntegerField()), Value(0)),
         redeemed_count=Coalesce(Subquery(redeemed, output_field=IntegerField()), Value(0)),
     )
+
+
+def _campaign_counts(project: Project, campaign: Campaign) -> dict[str, int]:
+    """One campaign's codes published and redeemed, as `_with_counts` counts them. Redeemed as a
+    count over `SELECT DISTINCT`, which PostgreSQL reads off the partial redemptions index in order
+    (a `count(DISTINCT …)` sorts all 200,000 rows of a big campaign again, on disk)."""
+    published = campaign_published_counts(project=project, campaign_ids=[campaign.pk]).get(campaign.pk, 0)
+    redeemed = (
+        Redemption.objects.for_project(project)
+        .filter(
+            campaign=campaign,
+            object=Redemption.Object.REDEMPTION,
+            status=Redemption.Status.SUCCEEDED,
+            voucher__isnull=False,
+        )
+        .values("voucher")
+        .distinct()
+        .count()
+    )
+    return {"published_count": published, "redeemed_count": redeemed}
 
 
 @membership_required
@@ -182,10 +203,7 @@ def _summary(campaign: Campaign) -> list[tuple[str, str]]:
 @membership_required
 def campaign_detail(request: HttpRequest, identifier: str) -> HttpResponse:
     campaign = access_campaign(request, identifier)
-    counted = _with_counts(
-        Campaign.objects.for_project(request.project).filter(pk=campaign.pk), request.project
-    )
-    counts = counted.values("published_count", "redeemed_count").get()
+    counts = _campaign_counts(request.project, campaign)
     if request.htmx and request.GET.get("part") == "counts":
         # Polled while codes are being generated: the counts climb in place.
         return render(
