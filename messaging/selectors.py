@@ -127,10 +127,11 @@ def delivery_series(
         .values("channel", *names, bucket=F("moment"))
         .order_by()
     )
+    # A bucket is listed when it had attempts, even if none of them sent or failed for good.
     return [
-        {key: value for key, value in series[key_].items() if key != "attempts"}
-        for key_ in sorted(series)
-        if series[key_]["attempts"] > 0
+        {name: value for name, value in series[group].items() if name != "attempts"}
+        for group in sorted(series)
+        if series[group]["attempts"] > 0
     ]
 
 
