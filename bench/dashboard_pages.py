@@ -26,6 +26,7 @@ import argparse
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -40,6 +41,9 @@ COUNTED_TABLES = (
     "messaging_messageattempt",
     "campaigns_publication",
     "campaigns_redemption",
+    "messaging_messagestatetally",
+    "messaging_attempttally",
+    "campaigns_publicationtally",
 )
 
 DISTRIBUTIONS_SQL = """
@@ -162,14 +166,18 @@ WITH v AS (
 ), m AS (
     SELECT id, customer_id, stream_id, cause_key, created_at, row_number() OVER (ORDER BY id) AS k
     FROM messaging_message WHERE project_id = %(project)s ORDER BY id LIMIT %(codes)s
+), owner AS MATERIALIZED (
+    -- Each stream's distribution, looked up once (joined per message, it was a loop over 1,000 rows).
+    SELECT s.id AS stream_id, d.id AS distribution_id
+    FROM messaging_messagestream s
+    JOIN distributions_distribution d ON d.project_id = s.project_id AND d.stream_public_id = s.public_id
+    WHERE s.project_id = %(project)s
 )
 INSERT INTO campaigns_publication (project_id, public_id, voucher_id, campaign_id, customer_id, channel,
     metadata, slot, distribution_id, cause_key, created_at)
 SELECT %(project)s, 'pub_bench_' || v.id, v.id, v.campaign_id, m.customer_id, 'API', '{}'::jsonb, 0,
-    d.id, m.cause_key, m.created_at
-FROM v JOIN m ON m.k = v.k
-JOIN messaging_messagestream s ON s.id = m.stream_id
-JOIN distributions_distribution d ON d.project_id = s.project_id AND d.stream_public_id = s.public_id
+    owner.distribution_id, m.cause_key, m.created_at
+FROM v JOIN m ON m.k = v.k JOIN owner ON owner.stream_id = m.stream_id
 """
 
 REDEMPTIONS_SQL = """
@@ -183,25 +191,66 @@ WHERE p.project_id = %(project)s AND p.id %% 5 = 0
 """
 
 
+# The raw operations the tallies replace, timed in the same run: the direct counts over the big
+# distribution's rows that its analytics ran before (30 days, by day, project time zone UTC).
+RAW_COUNTS_SQL = {
+    "messages per channel and state (direct count)": """
+        SELECT channel, state, count(*), count(*) FILTER (WHERE recovered) FROM messaging_message
+        WHERE project_id = %(project)s AND stream_id = %(stream)s GROUP BY 1, 2""",
+    "attempts per day and channel, 30 days (direct count)": """
+        SELECT date_trunc('day', attempted_at AT TIME ZONE 'UTC'), channel,
+            count(*) FILTER (WHERE outcome = 'sent'), count(*) FILTER (WHERE is_final),
+            count(*) FILTER (WHERE outcome = 'sent' AND number > 1)
+        FROM messaging_messageattempt
+        WHERE project_id = %(project)s AND stream_id = %(stream)s
+            AND attempted_at >= now() - interval '30 days'
+        GROUP BY 1, 2""",
+    "codes published and redeemed, 30 days (direct count)": """
+        SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM campaigns_redemption r
+            WHERE r.project_id = p.project_id AND r.voucher_id = p.voucher_id AND r.object = 'redemption'
+            AND r.result = 'SUCCESS'))
+        FROM campaigns_publication p
+        WHERE p.project_id = %(project)s AND p.distribution_id = %(distribution)s
+            AND p.created_at >= now() - interval '30 days'""",
+}
+
+
+def _time_raw_counts(ids: dict, repeats: int = 5) -> dict[str, float]:
+    from django.db import connection, transaction
+
+    figures = {}
+    for label, sql in RAW_COUNTS_SQL.items():
+        timings = []
+        for _ in range(repeats):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+                began = time.perf_counter()
+                cursor.execute(sql, ids)
+                cursor.fetchall()
+                timings.append((time.perf_counter() - began) * 1000)
+        figures[label] = round(statistics.median(timings), 1)
+    return figures
+
+
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def _measure(client, url: str, requests: int) -> dict:
+def _measure(client, url: str, requests: int, headers: dict) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for _ in range(2):
-        assert client.get(url, secure=True).status_code == 200, url
+        assert client.get(url, secure=True, **headers).status_code == 200, url
     timings = []
     for _ in range(requests):
         began = time.perf_counter()
-        response = client.get(url, secure=True)
+        response = client.get(url, secure=True, **headers)
         timings.append((time.perf_counter() - began) * 1000)
         assert response.status_code == 200, url
     with CaptureQueriesContext(connection) as captured:
-        client.get(url, secure=True)
+        client.get(url, secure=True, **headers)
     return {
         "url": url,
         "median_ms": round(statistics.median(timings), 1),
@@ -222,6 +271,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--codes", type=int, default=200_000)
+    parser.add_argument(
+        "--big-messages",
+        type=int,
+        default=None,
+        help="messages of the one big distribution (default: a fifth of --messages)",
+    )
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--database", default="dm_bench_dashboard_pages")
     parser.add_argument("--keep", action="store_true")
@@ -235,17 +290,20 @@ def main(argv: list[str] | None = None) -> dict:
         from django.core.management import call_command
         from django.db import connection
         from django.test import Client
+        from django.utils import timezone
 
         from bench.generate import load_customers
         from campaigns import codes
         from campaigns.services import campaign_create
+        from campaigns.tallies import publication_tallies_compact
         from campaigns.validation_rules.services import validation_rule_create
         from customers.models import Customer
         from messaging.services import message_template_create
+        from messaging.tallies import tallies_compact
         from segments.services import segment_create
         from webhooks_out.services import seed_webhooks
 
-        project, _, _ = make_bench_project("bench-pages")
+        project, app_id, token = make_bench_project("bench-pages")
         owner = get_user_model().objects.get(username="owner@bench-pages.bench.example")
         timings: dict[str, float] = {}
 
@@ -323,7 +381,7 @@ def main(argv: list[str] | None = None) -> dict:
             {
                 **ids,
                 "big": big,
-                "big_count": args.messages // 5,
+                "big_count": args.big_messages if args.big_messages is not None else args.messages // 5,
                 "count": args.messages,
                 "first_customer": first_customer,
                 "customers": args.customers,
@@ -332,6 +390,8 @@ def main(argv: list[str] | None = None) -> dict:
         step("attempts", ATTEMPTS_SQL, ids)
         step("publications", PUBLICATIONS_SQL, ids)
         step("redemptions", REDEMPTIONS_SQL, ids)
+        # What the beat sweeps do every minute: fold the rows the tally triggers wrote into compact ones.
+        step("tally compaction", action=lambda: (tallies_compact(), publication_tallies_compact()))
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
             counts = {}
@@ -364,14 +424,45 @@ def main(argv: list[str] | None = None) -> dict:
             pages[f"{label}: activity"] = page + "?tab=activity"
             pages[f"{label}: activity, lifecycle only"] = page + "?tab=activity&kind=live"
         pages["campaign page (Distributions tab)"] = f"/campaigns/{campaign.public_id}/"
+        # The analytics API's report (with every message state and the skipped reasons), big distribution.
+        api = f"/v1/distributions/{big}/analytics"
+        pages["big: analytics API, 30 days by day"] = (
+            api
+            + "?interval=day&start_date="
+            + ((timezone.now() - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        )
+        pages["big: analytics API, all time by day"] = api + "?interval=day"
+        pages["big: analytics API, 24 hours by hour"] = (
+            api
+            + "?interval=hour&start_date="
+            + ((timezone.now() - timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        )
+        api_headers = {"HTTP_X_APP_ID": app_id, "HTTP_X_APP_TOKEN": token}
         results = {}
         for label, url in pages.items():
-            results[label] = _measure(client, url, args.requests)
+            results[label] = _measure(
+                client, url, args.requests, api_headers if url.startswith("/v1/") else {}
+            )
             figures = results[label]
             log(
                 f"{label:40} median {figures['median_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms  "
                 f"{figures['queries']} queries"
             )
+        from distributions.models import Distribution
+        from messaging.models import MessageStream
+
+        big_distribution = Distribution.objects.for_project(project).get(public_id=big)
+        raw = _time_raw_counts(
+            {
+                "project": project.pk,
+                "stream": MessageStream.objects.for_project(project)
+                .get(public_id=big_distribution.stream_public_id)
+                .pk,
+                "distribution": big_distribution.pk,
+            }
+        )
+        for label, median in raw.items():
+            log(f"raw: {label:55} median {median:7.1f} ms")
         slowest = max(results, key=lambda label: results[label]["p95_ms"])
         plans = []
         with connection.cursor() as cursor:
@@ -387,6 +478,7 @@ def main(argv: list[str] | None = None) -> dict:
             "data": counts,
             "load_seconds": timings,
             "pages": results,
+            "raw_counts_ms": raw,
             "slowest_page": slowest,
             "slowest_plans": plans,
             "target_ms": TARGET_MS,

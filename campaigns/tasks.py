@@ -4,6 +4,7 @@ from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 
+from campaigns import tallies
 from campaigns.models import CodeGenerationJob
 from campaigns.services import code_generation_run
 
@@ -25,3 +26,8 @@ def generate_campaign_codes(job_id: int) -> None:
         return
     job = CodeGenerationJob.objects.unscoped().select_related("project").get(pk=job_id)
     code_generation_run(job=job)
+
+
+@shared_task(name="campaigns.tasks.compact_publication_tallies")
+def compact_publication_tallies() -> int:
+    return tallies.publication_tallies_compact()

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
-from campaigns.models import Campaign, CampaignQuerySet, Publication, Redemption, Voucher
+from campaigns.models import Campaign, CampaignQuerySet, Publication, PublicationTally, Redemption, Voucher
+from campaigns.tallies import campaign_published_counts
 from distributions.analytics import campaign_distribution_rows
 from distributions.selectors import campaign_distributions
 from tenancy.access import access_campaign, membership_required
@@ -39,17 +40,17 @@ def _with_counts(campaigns: CampaignQuerySet, project: Project) -> CampaignQuery
     """Codes generated / published / redeemed, in the same query as the campaigns.
 
     Generated is the campaign's own `vouchers_count` (kept by every code-adding service, so a
-    million-code campaign costs nothing to show); published counts publication rows through their
-    (project, campaign, created_at) index; redeemed counts the distinct codes with a successful
-    redemption that was not rolled back, through the redemptions' (project, campaign, created_at)
-    index (promotion tiers have no codes, so their redemptions do not count).
+    million-code campaign costs nothing to show); published sums the campaign's publication tallies
+    (a row per quarter hour it published in, see `campaigns.tallies`); redeemed counts the distinct
+    codes with a successful redemption that was not rolled back, through the redemptions' (project,
+    campaign, created_at) index (promotion tiers have no codes, so their redemptions do not count).
     """
     published = (
-        Publication.objects.for_project(project)
-        .filter(campaign=OuterRef("pk"))
+        PublicationTally.objects.for_project(project)
+        .filter(campaign_id=OuterRef("pk"))
         .order_by()
-        .values("campaign")
-        .annotate(total=Count("pk"))
+        .values("campaign_id")
+        .annotate(total=Sum("published"))
         .values("total")
     )
     redeemed = (
@@ -69,6 +70,26 @@ def _with_counts(campaigns: CampaignQuerySet, project: Project) -> CampaignQuery
         published_count=Coalesce(Subquery(published, output_field=IntegerField()), Value(0)),
         redeemed_count=Coalesce(Subquery(redeemed, output_field=IntegerField()), Value(0)),
     )
+
+
+def _campaign_counts(project: Project, campaign: Campaign) -> dict[str, int]:
+    """One campaign's codes published and redeemed, as `_with_counts` counts them. Redeemed as a
+    count over `SELECT DISTINCT`, which PostgreSQL reads off the partial redemptions index in order
+    (a `count(DISTINCT …)` sorts all 200,000 rows of a big campaign again, on disk)."""
+    published = campaign_published_counts(project=project, campaign_ids=[campaign.pk]).get(campaign.pk, 0)
+    redeemed = (
+        Redemption.objects.for_project(project)
+        .filter(
+            campaign=campaign,
+            object=Redemption.Object.REDEMPTION,
+            status=Redemption.Status.SUCCEEDED,
+            voucher__isnull=False,
+        )
+        .values("voucher")
+        .distinct()
+        .count()
+    )
+    return {"published_count": published, "redeemed_count": redeemed}
 
 
 @membership_required
@@ -182,10 +203,7 @@ def _summary(campaign: Campaign) -> list[tuple[str, str]]:
 @membership_required
 def campaign_detail(request: HttpRequest, identifier: str) -> HttpResponse:
     campaign = access_campaign(request, identifier)
-    counted = _with_counts(
-        Campaign.objects.for_project(request.project).filter(pk=campaign.pk), request.project
-    )
-    counts = counted.values("published_count", "redeemed_count").get()
+    counts = _campaign_counts(request.project, campaign)
     if request.htmx and request.GET.get("part") == "counts":
         # Polled while codes are being generated: the counts climb in place.
         return render(

@@ -33,6 +33,7 @@ app.conf.task_routes = {
     "messaging.tasks.deliver_webhook": {"queue": "delivery.webhook"},
     "messaging.tasks.deliver_integration": {"queue": "delivery.integrations"},
     "messaging.tasks.sweep_messages": {"queue": "events"},
+    "messaging.tasks.compact_tallies": {"queue": "events"},
 }
 app.conf.beat_schedule = {
     "relay-undispatched-events": {"task": "eventbus.tasks.relay_undispatched_events", "schedule": 10.0},
@@ -45,6 +46,11 @@ app.conf.beat_schedule = {
     "claim-due-distributions": {"task": "distributions.tasks.claim_due_distributions", "schedule": 15.0},
     "end-closed-distributions": {"task": "distributions.tasks.end_closed_distributions", "schedule": 60.0},
     "sweep-messages": {"task": "messaging.tasks.sweep_messages", "schedule": 15.0},
+    "compact-message-tallies": {"task": "messaging.tasks.compact_tallies", "schedule": 60.0},
+    "compact-publication-tallies": {
+        "task": "campaigns.tasks.compact_publication_tallies",
+        "schedule": 60.0,
+    },
     "expire-loyalty-points": {
         "task": "campaigns.loyalty.tasks.expire_loyalty_points",
         "schedule": 3600.0,

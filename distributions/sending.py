@@ -37,6 +37,7 @@ from distributions.models import (
 from distributions.selectors import free_code_count
 from eventbus.cause import Cause
 from messaging.models import Message, MessageStream
+from messaging.selectors import skipped_reason_counts
 from messaging.services import messages_enqueue_select
 from tenancy.models import Project
 
@@ -320,7 +321,10 @@ def _finish(
 def skipped_counts(
     *, project: Project, stream: MessageStream, cause_key: str | None = None
 ) -> dict[str, dict]:
-    """Per channel: how many messages were skipped, by reason."""
+    """Per channel: how many messages were skipped, by reason (all of the stream's from its tallies;
+    one cause's by counting them)."""
+    if cause_key is None:
+        return skipped_reason_counts(project=project, stream=stream)
     messages = Message.objects.for_project(project).filter(stream=stream, state=Message.State.SKIPPED)
     if cause_key is not None:
         messages = messages.filter(cause_key=cause_key)

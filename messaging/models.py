@@ -118,6 +118,12 @@ class Message(TenantModel):
             # Analytics and the stream's lists: counts per state and channel, newest first.
             models.Index(fields=["project", "stream", "state", "channel"], name="message_stream_state"),
             models.Index(fields=["project", "customer"], name="message_customer"),
+            # The skipped chart's partial quarter hours at the ends of a range (the rest is tallied).
+            models.Index(
+                fields=["project", "stream", "created_at"],
+                name="message_skipped_created",
+                condition=Q(state="skipped"),
+            ),
             # The beat sweeps read only the rows they may act on; partial indexes keep them small.
             models.Index(
                 fields=["project", "next_attempt_at"],
@@ -176,6 +182,83 @@ class MessageAttempt(TenantModel):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of message {self.message_id}: {self.outcome}"
+
+
+# --- Tallies: what the analytics read instead of a million messages --------------------------------
+#
+# PostgreSQL statement-level triggers (migration 0004) append one row per group of changed rows to
+# these tables, in the same transaction as the change: +n for rows that entered a group, -n for rows
+# that left it (a state change is one of each). Nothing on the send path calls anything. The beat
+# sweep `tallies_compact` folds those rows into one compact row per group; a read sums every row of
+# its groups, compact or not, so it is exact at any moment, compacted or not.
+
+
+class MessageStateTally(TenantModel):
+    """How many of a stream's messages are in each state, per channel, recovered or not; for skipped
+    messages also per reason (`last_error`) and per quarter hour of `created_at` (the skipped chart)."""
+
+    # No database-level foreign keys: the triggers write these rows while a project, stream or
+    # customer is being deleted (Django deletes the messages first), and compaction drops the rows of
+    # streams that are gone.
+    project = models.ForeignKey(
+        "tenancy.Project", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    stream = models.ForeignKey(
+        MessageStream, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    channel = models.CharField(max_length=20)
+    state = models.CharField(max_length=16, choices=Message.State.choices)
+    recovered = models.BooleanField()
+    reason = models.TextField()  # a skipped message's `last_error`; "" in other states
+    created_in = models.DateTimeField(null=True)  # skipped messages: the quarter hour they were created in
+    count = models.BigIntegerField()
+    is_compact = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "stream", "state", "channel", "recovered", "reason", "created_in"],
+                name="message_tally_compact",
+                condition=Q(is_compact=True),
+                nulls_distinct=False,
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "stream", "state", "created_in"], name="message_tally_stream"),
+            models.Index(fields=["project", "id"], name="message_tally_fresh", condition=Q(is_compact=False)),
+        ]
+
+
+class AttemptTally(TenantModel):
+    """Per stream, channel and quarter hour of `attempted_at`: attempts, and of those the ones that
+    sent, that failed for good, and that sent after a failed one (recovered)."""
+
+    project = models.ForeignKey(
+        "tenancy.Project", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    stream = models.ForeignKey(
+        MessageStream, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    channel = models.CharField(max_length=20)
+    bucket = models.DateTimeField()
+    attempts = models.BigIntegerField()
+    sent = models.BigIntegerField()
+    failed = models.BigIntegerField()
+    recovered = models.BigIntegerField()
+    is_compact = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "stream", "bucket", "channel"],
+                name="attempt_tally_compact",
+                condition=Q(is_compact=True),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "stream", "bucket"], name="attempt_tally_stream"),
+            models.Index(fields=["project", "id"], name="attempt_tally_fresh", condition=Q(is_compact=False)),
+        ]
 
 
 class CustomerConsent(TenantModel):

@@ -1,8 +1,8 @@
-"""Delivery tasks (one per channel queue, routed by name in config/celery.py) and the beat sweep."""
+"""Delivery tasks (one per channel queue, routed by name in config/celery.py) and the beat sweeps."""
 
 from celery import shared_task
 
-from messaging import delivery, sweeps
+from messaging import delivery, sweeps, tallies
 
 
 def _deliver(project_id: int, channel: str, message_ids: list[int]) -> dict[str, int]:
@@ -33,3 +33,8 @@ def deliver_integration(project_id: int, channel: str, message_ids: list[int]) -
 @shared_task(name="messaging.tasks.sweep_messages")
 def sweep_messages() -> dict[str, int]:
     return sweeps.messages_sweep()
+
+
+@shared_task(name="messaging.tasks.compact_tallies")
+def compact_tallies() -> dict[str, int]:
+    return tallies.tallies_compact()

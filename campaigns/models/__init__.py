@@ -7,6 +7,7 @@ from campaigns.models.catalogue import (
     CodeGenerationJob,
     CreationStatus,
     Publication,
+    PublicationTally,
     Voucher,
     VoucherType,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "CreationStatus",
     "PromotionTier",
     "Publication",
+    "PublicationTally",
     "ValidationRule",
     "ValidationRuleAssignment",
     "Redemption",
