@@ -162,7 +162,11 @@ def _evaluate_many(
     params: list = [project.pk, [segment.pk for segment in segments]]
     segment_ids = []
     for segment in segments:
-        membership = _membership_sql(project, segment, now, customer="batch.id")
+        # `(SELECT batch.id)`, not `batch.id`: PostgreSQL may turn an EXISTS correlated by a plain
+        # column into a hashed subplan that evaluates the filter over the whole project; through a
+        # sub-select each segment's query is evaluated per customer from its primary key, as the
+        # one-customer re-check is (measured: 20 ms against 0.3 ms for 100 of 20,000 customers).
+        membership = _membership_sql(project, segment, now, customer="(SELECT batch.id)")
         if membership is None:
             continue
         sql, sql_params = membership

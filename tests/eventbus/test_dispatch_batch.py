@@ -256,3 +256,32 @@ def test_statements_per_batch_do_not_grow_with_the_batch_of_custom_events_with_l
     assert statements_for_5 <= 35
     assert Message.objects.for_project(project).count() == 57
     assert SegmentMember.objects.for_project(project).count() == 57
+
+
+def test_a_task_fills_its_batch_with_events_waiting_for_their_first_dispatch_only(project, handlers, now):
+    # Given events still waiting for their first dispatch, one waiting for a retry, one leased
+    handlers.add("segments", effect=counting("segments", fails_for={"Retried"}))
+    names = ("Own", "Waiting", "Also waiting", "Retried", "Leased")
+    own, waiting, also_waiting, retried, leased = (
+        publish(project, TEST_EVENT, customer=CustomerFactory(project=project, name=name, metadata={}))
+        for name in names
+    )
+    assert dispatch_batch([retried.pk]) == 0  # its handler failed: it waits for the relay's retry
+    DomainEvent.objects.for_project(project).filter(pk=leased.pk).update(lease_until=now + LEASE)
+
+    # When the task of one event runs with room for more
+    assert dispatch_batch([own.pk], fill_up_to=10) == 3
+
+    # Then it took along the events never dispatched, and left the retried and the leased ones alone
+    assert [reload(e).completed_at is not None for e in (own, waiting, also_waiting, retried, leased)] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert reload(retried).dispatch_attempts == 1
+
+    # and the tasks of the events it took along find nothing left to do
+    assert dispatch_batch([waiting.pk, also_waiting.pk], fill_up_to=10) == 0
+    assert handlers.count("segments") == 4  # own, waiting, also waiting, and the retried one's failure
