@@ -226,6 +226,8 @@ def _react_in_project(events: list[DomainEvent]) -> None:
         order.public_id: order for order in Order.objects.for_project(project).filter(public_id__in=order_ids)
     }
     for distribution in live:
+        if not channels[distribution.pk]:
+            continue  # nothing it could send: not worth evaluating its trigger and rule
         accepted = [
             event
             for event in events

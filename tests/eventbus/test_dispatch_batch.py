@@ -12,11 +12,13 @@ from django.test.utils import CaptureQueriesContext
 
 from customers.events import custom_event_track
 from customers.models import Customer
+from eventbus.cause import Cause
 from eventbus.dispatch import LEASE, dispatch_batch
 from eventbus.models import DomainEvent, HandlerRun
 from eventbus.services import publish
 from messaging.models import Message
-from segments.models import SegmentMember
+from segments import sync
+from segments.models import SegmentMember, SegmentSyncJob
 from segments.services import segment_create
 from tests.distributions.engine_support import automatic, create_and_send
 from tests.eventbus.conftest import TEST_EVENT, runs_of
@@ -196,6 +198,41 @@ def test_the_real_segment_recheck_over_two_projects_keeps_each_customer_in_their
     our_segment.refresh_from_db()
     their_segment.refresh_from_db()
     assert (our_segment.member_count, their_segment.member_count) == (1, 1)
+
+
+def test_the_batch_segment_recheck_announces_each_change_with_the_cause_of_that_customers_event(project, now):
+    # Given a synced segment with Cy in it, and Ada and Bob now matching, each changed by a request
+    gold = {"metadata.level": {"conditions": {"$is": ["gold"]}}}
+    cy = CustomerFactory(project=project, metadata={"level": "gold"})
+    segment = segment_create(project=project, name="Gold", type="auto-update", filter=gold)
+    sync.sync_job_run(SegmentSyncJob.objects.for_project(project).get(segment=segment).pk)
+    ada = CustomerFactory(project=project, metadata={"level": "gold"})
+    bob = CustomerFactory(project=project, metadata={"level": "gold"})
+    Customer.objects.for_project(project).filter(pk=cy.pk).update(metadata={"level": "silver"})
+    causes = {ada: "req-ada", bob: "req-bob", cy: "req-cy"}
+    events = [
+        publish(
+            project, "customer.updated", customer=customer, cause=Cause(channel="API", request_id=request)
+        )
+        for customer, request in causes.items()
+    ]
+
+    # When their events are dispatched as one batch
+    assert dispatch_batch([event.pk for event in events]) == 3
+
+    # Then each entry and exit is announced once, caused by that customer's own request
+    announced = DomainEvent.objects.for_project(project).filter(type__startswith="customer.segment.")
+    assert sorted((e.type, e.customer_id, e.cause["request_id"]) for e in announced) == sorted(
+        [
+            ("customer.segment.entered", ada.pk, "req-ada"),
+            ("customer.segment.entered", bob.pk, "req-bob"),
+            ("customer.segment.left", cy.pk, "req-cy"),
+        ]
+    )
+    assert set(SegmentMember.objects.for_project(project).values_list("customer_id", flat=True)) == {
+        ada.pk,
+        bob.pk,
+    }
 
 
 def test_an_event_whose_lease_another_dispatch_holds_is_left_alone(project, handlers, now):
