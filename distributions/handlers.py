@@ -19,10 +19,9 @@ from campaigns.validation_rules.evaluator import RuleContext, validation_rule_ev
 from customers.models import Customer, Order
 from distributions import catalogue, services
 from distributions.catalogue import ParameterKind
-from distributions.models import Distribution
+from distributions.models import Distribution, DistributionChannel
 from distributions.sending import (
     ADDRESS_OF_CHANNEL,
-    deliverable_channels,
     distributions_schedule_after_first_sync,
     static_variables,
 )
@@ -41,11 +40,9 @@ CAMPAIGN_KINDS = (ParameterKind.CAMPAIGN, ParameterKind.LOYALTY_CAMPAIGN)
 # --- What an event says --------------------------------------------------------------------------
 
 
-def _order_of(event: DomainEvent) -> Order | None:
-    public_id = (event.refs or {}).get("order")
-    if not public_id:
-        return None
-    return Order.objects.for_project(event.project).filter(public_id=public_id).first()
+def _order_of(event: DomainEvent, orders: dict[str, Order]) -> Order | None:
+    """The event's order among `orders` (read for the whole batch, by public id)."""
+    return orders.get((event.refs or {}).get("order") or "")
 
 
 def event_variables(event: DomainEvent, order: Order | None) -> dict[str, Any]:
@@ -150,55 +147,103 @@ def _code_for(distribution: Distribution, event: DomainEvent) -> tuple[dict[str,
     return ({"voucher.code": code}, "") if code else ({}, "no_code")
 
 
-def distribution_react(*, distribution: Distribution, event: DomainEvent, order: Order | None) -> int:
-    """Create the event's customer's messages on each channel; returns how many were created."""
-    project = event.project
-    channels = deliverable_channels(project, distribution)
-    if not channels:
+def distribution_react(
+    *,
+    distribution: Distribution,
+    events: list[DomainEvent],
+    channels: list[DistributionChannel],
+    orders: dict[str, Order],
+) -> int:
+    """Create each event's customer's messages on each channel, one insert per channel for all the
+    events; returns how many were created. Codes are published per event: each is keyed by it."""
+    if not channels or not events:
         return 0
-    customer: Customer = event.customer
-    variables = {**static_variables(project, distribution), **event_variables(event, order)}
-    skip = ""
-    if distribution.action_key == "publish_codes":
-        reachable = any(
-            c.kind not in ADDRESS_OF_CHANNEL or getattr(customer, ADDRESS_OF_CHANNEL[c.kind])
-            for c in channels
-        )
-        if reachable:
-            code_variables, skip = _code_for(distribution, event)
-            variables.update(code_variables)
-    variables = json.loads(json.dumps(variables, default=str))
+    project = events[0].project
+    static = static_variables(project, distribution)
+    rows: dict[int, list[MessageRow]] = {channel.pk: [] for channel in channels}
+    for event in events:
+        customer: Customer = event.customer
+        variables = {**static, **event_variables(event, _order_of(event, orders))}
+        skip = ""
+        if distribution.action_key == "publish_codes":
+            reachable = any(
+                c.kind not in ADDRESS_OF_CHANNEL or getattr(customer, ADDRESS_OF_CHANNEL[c.kind])
+                for c in channels
+            )
+            if reachable:
+                code_variables, skip = _code_for(distribution, event)
+                variables.update(code_variables)
+        variables = json.loads(json.dumps(variables, default=str))
+        for channel in channels:
+            address = ADDRESS_OF_CHANNEL.get(channel.kind)
+            reason = skip or (f"no_{address}" if address and not getattr(customer, address) else "")
+            rows[channel.pk].append(MessageRow(customer.pk, event.public_id, variables, reason))
     stream = services.distribution_stream_open(project=project, distribution=distribution)
     created = 0
     for channel in channels:
-        address = ADDRESS_OF_CHANNEL.get(channel.kind)
-        reason = skip or (f"no_{address}" if address and not getattr(customer, address) else "")
         result = messages_enqueue(
             project=project,
             stream=stream,
             channel=channel.kind,
             template=channel.message_template,
-            rows=[MessageRow(customer.pk, event.public_id, variables, reason)],
+            rows=rows[channel.pk],
         )
         created += result.created
     return created
 
 
-@handles(AUTOMATIC_EVENT_TYPES, order=20)
+def react_to_events(events: list[DomainEvent]) -> None:
+    """`react_to_event` for a batch: per project, one read each of the live distributions for the
+    batch's event types, of their channels and of the events' orders; per distribution and channel,
+    one insert of the messages of every event its trigger accepts."""
+    by_project: dict[int, list[DomainEvent]] = {}
+    for event in events:
+        if event.customer_id is not None:
+            by_project.setdefault(event.project_id, []).append(event)
+    for project_events in by_project.values():
+        _react_in_project(project_events)
+
+
+def _react_in_project(events: list[DomainEvent]) -> None:
+    project = events[0].project
+    live = list(
+        Distribution.objects.for_project(project)
+        .live_for_event_types({event.type for event in events})
+        .order_by("pk")
+    )
+    if not live:
+        return
+    channels: dict[int, list[DistributionChannel]] = {distribution.pk: [] for distribution in live}
+    for channel in (
+        DistributionChannel.objects.for_project(project)
+        .filter(distribution__in=live, message_template__isnull=False)
+        .select_related("message_template")
+        .order_by("position", "pk")
+    ):
+        channels[channel.distribution_id].append(channel)
+    order_ids = {(event.refs or {}).get("order") for event in events} - {None, ""}
+    orders = {
+        order.public_id: order for order in Order.objects.for_project(project).filter(public_id__in=order_ids)
+    }
+    for distribution in live:
+        if not channels[distribution.pk]:
+            continue  # nothing it could send: not worth evaluating its trigger and rule
+        accepted = [
+            event
+            for event in events
+            # A distribution never reacts to an event it caused.
+            if (event.cause or {}).get("distribution_id") != distribution.public_id
+            and trigger_accepts(distribution, event, _order_of(event, orders))
+        ]
+        distribution_react(
+            distribution=distribution, events=accepted, channels=channels[distribution.pk], orders=orders
+        )
+
+
+@handles(AUTOMATIC_EVENT_TYPES, order=20, many=react_to_events)
 def react_to_event(event: DomainEvent) -> None:
     """Every live distribution whose trigger accepts the event creates the customer's messages."""
-    if event.customer_id is None:
-        return
-    caused_by = (event.cause or {}).get("distribution_id")
-    live = Distribution.objects.for_project(event.project).live_for_event_type(event.type)
-    # A distribution never reacts to an event it caused.
-    distributions = [d for d in live.order_by("pk") if d.public_id != caused_by]
-    if not distributions:
-        return
-    order = _order_of(event)
-    for distribution in distributions:
-        if trigger_accepts(distribution, event, order):
-            distribution_react(distribution=distribution, event=event, order=order)
+    react_to_events([event])
 
 
 @handles("segment.synced", order=20)

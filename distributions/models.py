@@ -7,6 +7,8 @@ methods here change one row in memory and say nothing of events or activity.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -52,7 +54,11 @@ class DistributionQuerySet(ProjectScopedQuerySet):
 
     def live_for_event_type(self, event_type: str) -> DistributionQuerySet:
         """The live distributions an event of `event_type` may trigger (served by a partial index)."""
-        return self.filter(status=DistributionStatus.LIVE, event_type=event_type)
+        return self.live_for_event_types([event_type])
+
+    def live_for_event_types(self, event_types: Iterable[str]) -> DistributionQuerySet:
+        """The live distributions an event of any of `event_types` may trigger."""
+        return self.filter(status=DistributionStatus.LIVE, event_type__in=list(event_types))
 
 
 class Distribution(TenantModel):

@@ -147,7 +147,11 @@ def _dispatch_after_commit(event_ids: list[int]) -> None:
     transaction.on_commit(_DispatchAfterCommit(event_ids))
 
 
-DISPATCH_BATCH = 100
+# Events per dispatch task, and what a task fills its batch up to. A batch costs about the same
+# statements and commits whatever its size (eventbus.dispatch); measured on customer events with
+# one handler: ≈ 2,100 events/s in batches of 100, 2,500–3,800 in batches of 500. Bigger batches
+# mean longer handler transactions and, after a failure, more events re-run one at a time.
+DISPATCH_BATCH = 500
 
 
 def enqueue_dispatch(event_ids: list[int]) -> None:

@@ -3,13 +3,14 @@ import time
 from celery import shared_task
 
 from eventbus import dispatch as event_dispatch
-from eventbus.services import enqueue_dispatch
+from eventbus.services import DISPATCH_BATCH, enqueue_dispatch
 
 
 @shared_task(name="eventbus.tasks.dispatch_events")
 def dispatch_events(event_ids: list[int]) -> int:
-    """Dispatch each event; returns how many completed."""
-    return sum(event_dispatch.dispatch(event_id) for event_id in event_ids)
+    """Dispatch the events as one batch, filled up with other events waiting for their first
+    dispatch; returns how many completed."""
+    return event_dispatch.dispatch_batch(event_ids, fill_up_to=DISPATCH_BATCH)
 
 
 RELAY_TIME_BUDGET_SECONDS = 8.0

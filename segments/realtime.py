@@ -11,6 +11,7 @@ distribution reacting to the same event sees the membership it produced.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import threading
@@ -92,9 +93,12 @@ _MEMBERSHIP_SQL: dict[tuple[int, int, datetime | None, str], tuple[str, tuple]] 
 _MEMBERSHIP_SQL_LIMIT = 5000
 
 
-def _membership_sql(project: Project, segment: Segment, now: datetime) -> tuple[str, tuple] | None:
-    """`EXISTS (the segment's query restricted to one customer id)`, with its parameters, the
-    customer id last; None when the filter no longer compiles."""
+def _membership_sql(
+    project: Project, segment: Segment, now: datetime, customer: str = "%s"
+) -> tuple[str, tuple] | None:
+    """`EXISTS (the segment's query restricted to one customer id)`, with its parameters; the
+    customer is `customer`, a column or (by default) a last parameter. None when the filter no longer
+    compiles."""
     fixed_at = now.replace(second=0, microsecond=0) if segment.is_time_dependent else None
     key = (segment.pk, segment.filter_version, fixed_at, project.timezone)
     cached = _MEMBERSHIP_SQL.get(key)
@@ -106,12 +110,12 @@ def _membership_sql(project: Project, segment: Segment, now: datetime) -> tuple[
             return None
         query = Customer.objects.for_project(project).filter(compiled.q).values("id")
         sql, params = query.query.sql_with_params()
-        exists = f"EXISTS (SELECT 1 FROM ({sql}) AS matching WHERE matching.id = %s)"  # noqa: S608
-        cached = (exists, tuple(params))
+        cached = (sql, tuple(params))
         if len(_MEMBERSHIP_SQL) >= _MEMBERSHIP_SQL_LIMIT:
             _MEMBERSHIP_SQL.clear()
         _MEMBERSHIP_SQL[key] = cached
-    return cached
+    sql, params = cached
+    return f"EXISTS (SELECT 1 FROM ({sql}) AS matching WHERE matching.id = {customer})", params  # noqa: S608
 
 
 MEMBERSHIPS_SQL = """ARRAY(SELECT segment_id FROM segments_segmentmember
@@ -143,6 +147,45 @@ def _evaluate(
         current, *matches = cursor.fetchone()
     matching = {segment_id for segment_id, matched in zip(segment_ids, matches, strict=True) if matched}
     return matching, set(current)
+
+
+MEMBERSHIPS_OF_MANY_SQL = """ARRAY(SELECT segment_id FROM segments_segmentmember
+    WHERE project_id = %s AND customer_id = batch.id AND segment_id = ANY(%s::bigint[]))"""
+
+
+def _evaluate_many(
+    project: Project, customer_ids: list[int], segments: list[Segment], *, now: datetime
+) -> dict[int, tuple[set[int], set[int]]]:
+    """`_evaluate` for several customers in one SELECT: a row per customer with its memberships
+    and one boolean per segment, each `EXISTS` still restricted to that customer's id."""
+    columns = ["batch.id", MEMBERSHIPS_OF_MANY_SQL]
+    params: list = [project.pk, [segment.pk for segment in segments]]
+    segment_ids = []
+    for segment in segments:
+        # `(SELECT batch.id)`, not `batch.id`: PostgreSQL may turn an EXISTS correlated by a plain
+        # column into a hashed subplan that evaluates the filter over the whole project; through a
+        # sub-select each segment's query is evaluated per customer from its primary key, as the
+        # one-customer re-check is (measured: 20 ms against 0.3 ms for 100 of 20,000 customers).
+        membership = _membership_sql(project, segment, now, customer="(SELECT batch.id)")
+        if membership is None:
+            continue
+        sql, sql_params = membership
+        columns.append(sql)
+        params.extend(sql_params)
+        segment_ids.append(segment.pk)
+    params.append(customer_ids)
+    with connection.cursor() as cursor:
+        # The columns are our own SQL (the compiled filters); every value is a parameter.
+        select = f"SELECT {', '.join(columns)} FROM unnest(%s::bigint[]) AS batch(id)"  # noqa: S608
+        _execute_prepared(cursor, select, params)
+        rows = cursor.fetchall()
+    return {
+        customer_id: (
+            {segment_id for segment_id, matched in zip(segment_ids, matches, strict=True) if matched},
+            set(current),
+        )
+        for customer_id, current, *matches in rows
+    }
 
 
 # --- the re-check's SELECT as a prepared statement -----------------------------------------------
@@ -240,6 +283,79 @@ def customer_recheck(
     transaction.on_commit(lambda: _move_counts(project, deltas))
 
 
+INSERT_MANY_SQL = """
+INSERT INTO segments_segmentmember (project_id, segment_id, customer_id, entered_at)
+SELECT %s, change.segment_id, change.customer_id, %s
+FROM unnest(%s::bigint[], %s::bigint[]) AS change(segment_id, customer_id)
+ON CONFLICT (project_id, segment_id, customer_id) DO NOTHING
+RETURNING segment_id, customer_id
+"""
+
+DELETE_MANY_SQL = """
+DELETE FROM segments_segmentmember AS member
+USING unnest(%s::bigint[], %s::bigint[]) AS change(segment_id, customer_id)
+WHERE member.project_id = %s AND member.segment_id = change.segment_id
+  AND member.customer_id = change.customer_id
+RETURNING member.segment_id, member.customer_id
+"""
+
+LOCK_MANY_SQL = "SELECT count(pg_advisory_xact_lock(%s, key)) FROM unnest(%s::int[]) AS key"
+
+
+def customers_recheck(*, project: Project, causes: dict[int, Cause], now: datetime | None = None) -> None:
+    """`customer_recheck` for several customers (the keys of `causes`, each announced with its
+    cause) in a constant number of statements: one lock, one evaluation, one insert, one delete,
+    and the announcements per segment and cause.
+
+    Runs inside the caller's transaction, like `customer_recheck`.
+    """
+    now = now or timezone.now()
+    segments = list(filter_segments(project))
+    if not segments or not causes:
+        return
+    by_id = {segment.pk: segment for segment in segments}
+    customer_ids = sorted(causes)
+    # The same per-customer locks as `customer_recheck`, taken in key order so that two batches
+    # sharing customers wait for each other instead of deadlocking.
+    with connection.cursor() as cursor:
+        keys = sorted({customer_id % 2**31 for customer_id in customer_ids})
+        cursor.execute(LOCK_MANY_SQL, [RECHECK_LOCK_SPACE, keys])
+    evaluated = _evaluate_many(project, customer_ids, segments, now=now)
+    to_add: list[tuple[int, int]] = []
+    to_remove: list[tuple[int, int]] = []
+    for customer_id, (matches, current) in evaluated.items():
+        to_add.extend((segment_id, customer_id) for segment_id in sorted(matches - current))
+        to_remove.extend((segment_id, customer_id) for segment_id in sorted(current - matches))
+    if not to_add and not to_remove:
+        return
+    entered: list[tuple[int, int]] = []
+    left: list[tuple[int, int]] = []
+    with connection.cursor() as cursor:
+        if to_add:
+            segment_ids, member_ids = zip(*to_add, strict=True)
+            cursor.execute(INSERT_MANY_SQL, [project.pk, now, list(segment_ids), list(member_ids)])
+            entered = cursor.fetchall()
+        if to_remove:
+            segment_ids, member_ids = zip(*to_remove, strict=True)
+            cursor.execute(DELETE_MANY_SQL, [list(segment_ids), list(member_ids), project.pk])
+            left = cursor.fetchall()
+    deltas: dict[int, int] = {}
+    # segment -> cause -> (cause, entered, left), so each change carries its own event's cause.
+    changes: dict[int, dict[str, tuple[Cause, list[int], list[int]]]] = {}
+    for pairs, index, step in ((entered, 1, 1), (left, 2, -1)):
+        for segment_id, customer_id in sorted(pairs):
+            deltas[segment_id] = deltas.get(segment_id, 0) + step
+            cause = causes[customer_id]
+            key = json.dumps(cause.as_dict(), sort_keys=True, default=str)
+            changes.setdefault(segment_id, {}).setdefault(key, (cause, [], []))[index].append(customer_id)
+    for segment_id, by_cause in sorted(changes.items()):
+        segment = by_id[segment_id]
+        if segment.publishes_events:
+            for cause, joined, gone in by_cause.values():
+                announce_changes(project, segment, entered=joined, left=gone, now=now, cause=cause)
+    transaction.on_commit(lambda: _move_counts(project, deltas))
+
+
 def _move_counts(project: Project, deltas: dict[int, int]) -> None:
     for segment_id, delta in sorted(deltas.items()):
         Segment.objects.for_project(project).filter(pk=segment_id).update(
@@ -247,7 +363,22 @@ def _move_counts(project: Project, deltas: dict[int, int]) -> None:
         )
 
 
-@handles(CUSTOMER_CHANGING_EVENTS, order=10, name="segments.realtime.recheck_customer")
+def recheck_customers(events: list[DomainEvent]) -> None:
+    """The batch variant of `recheck_customer`: one re-check per project for all its customers,
+    each customer's changes announced with the cause of its first event in the batch."""
+    by_project: dict[int, tuple[Project, dict[int, Cause]]] = {}
+    for event in events:
+        if event.customer_id is None:
+            continue
+        _, causes = by_project.setdefault(event.project_id, (event.project, {}))
+        causes.setdefault(event.customer_id, Cause.from_dict(event.cause))
+    for project, causes in by_project.values():
+        customers_recheck(project=project, causes=causes)
+
+
+@handles(
+    CUSTOMER_CHANGING_EVENTS, order=10, name="segments.realtime.recheck_customer", many=recheck_customers
+)
 def recheck_customer(event: DomainEvent) -> None:
     if event.customer_id is None:
         return

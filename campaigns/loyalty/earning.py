@@ -147,24 +147,44 @@ def points_for(rule: EarningRule, *, order: Order | None, metadata: Mapping[str,
     return int(amount // spec["every"]) * spec["points"]
 
 
-def _rules_for(project: Project, event: DomainEvent) -> list[EarningRule]:
-    now = event.created_at
+def _rule_event(event: DomainEvent) -> str:
+    """The earning rules' `event` that `event` is ('' for a custom event without a name)."""
     if event.type == CUSTOM_EVENT:
-        name = (event.data or {}).get("event")
-        if not name:
-            return []
-        matching = Q(event=name)
-    else:
-        matching = Q(event=EarningRule.ORDER_PAID)
-    rules = (
+        return (event.data or {}).get("event") or ""
+    return EarningRule.ORDER_PAID
+
+
+def _candidate_rules(project: Project, events: list[DomainEvent]) -> list[EarningRule]:
+    """The active rules any of `events` (of `project`) may match, in one query."""
+    names = {_rule_event(event) for event in events} - {""}
+    if not names:
+        return []
+    earliest = min(event.created_at for event in events)
+    latest = max(event.created_at for event in events)
+    return list(
         EarningRule.objects.for_project(project)
-        .filter(matching, active=True)
-        .filter(Q(start_date__isnull=True) | Q(start_date__lte=now))
-        .filter(Q(expiration_date__isnull=True) | Q(expiration_date__gt=now))
+        .filter(event__in=names, active=True)
+        .filter(Q(start_date__isnull=True) | Q(start_date__lte=latest))
+        .filter(Q(expiration_date__isnull=True) | Q(expiration_date__gt=earliest))
         .select_related("campaign")
         .order_by("pk")
     )
-    return [rule for rule in rules if applies_at(rule, now)]
+
+
+def _rules_matching(rules: list[EarningRule], event: DomainEvent) -> list[EarningRule]:
+    now, name = event.created_at, _rule_event(event)
+    return [
+        rule
+        for rule in rules
+        if rule.event == name
+        and (rule.start_date is None or rule.start_date <= now)
+        and (rule.expiration_date is None or rule.expiration_date > now)
+        and applies_at(rule, now)
+    ]
+
+
+def _rules_for(project: Project, event: DomainEvent) -> list[EarningRule]:
+    return _rules_matching(_candidate_rules(project, [event]), event)
 
 
 def applies_at(rule: EarningRule, when: datetime) -> bool:
@@ -183,14 +203,33 @@ def applies_at(rule: EarningRule, when: datetime) -> bool:
     )
 
 
-def apply_earning_rules(event: DomainEvent) -> int:
-    """Award the points of every earning rule matching `event` to its customer's cards; returns how many
-    awards were made. Each award is keyed by (card, event, rule), so a redelivered event awards nothing
-    twice. A program with `auto_join` makes the customer a member first."""
+def apply_earning_rules_many(events: list[DomainEvent]) -> int:
+    """`apply_earning_rules` for a batch of events: the rules are read once per project, and only
+    events that some rule matches go on to award points."""
+    by_project: dict[int, list[DomainEvent]] = {}
+    for event in events:
+        if event.customer_id is not None:
+            by_project.setdefault(event.project_id, []).append(event)
+    awarded = 0
+    for project_events in by_project.values():
+        candidates = _candidate_rules(project_events[0].project, project_events)
+        for event in project_events if candidates else []:
+            rules = _rules_matching(candidates, event)
+            if rules:
+                awarded += apply_earning_rules(event, rules=rules)
+    return awarded
+
+
+def apply_earning_rules(event: DomainEvent, *, rules: list[EarningRule] | None = None) -> int:
+    """Award the points of every earning rule matching `event` (or of `rules`, when the caller has
+    matched them) to its customer's cards; returns how many awards were made. Each award is keyed by
+    (card, event, rule), so a redelivered event awards nothing twice. A program with `auto_join`
+    makes the customer a member first."""
     project = event.project
     if event.customer_id is None:
         return 0
-    rules = _rules_for(project, event)
+    if rules is None:
+        rules = _rules_for(project, event)
     if not rules:
         return 0
     customer = Customer.objects.for_project(project).get(pk=event.customer_id)

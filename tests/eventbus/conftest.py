@@ -25,6 +25,7 @@ class Handlers:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []  # (handler name, event public id)
+        self.batches: list[tuple[str, list[str]]] = []  # (handler name, event public ids) per batch call
         self._names: list[str] = []
         self._lock = threading.Lock()
 
@@ -35,7 +36,10 @@ class Handlers:
         *,
         order: int = 50,
         effect: Callable[[DomainEvent], Any] | None = None,
+        batch_effect: Callable[[list[DomainEvent]], Any] | None = None,
     ) -> str:
+        """Register a handler; with `batch_effect`, also its batch variant, which logs its call in
+        `batches` and then applies `batch_effect` to the whole batch."""
         name = HANDLER_PREFIX + short_name
 
         def handler(event: DomainEvent) -> None:
@@ -44,7 +48,12 @@ class Handlers:
             if effect is not None:
                 effect(event)
 
-        handles(event_types, order=order, name=name)(handler)
+        def many(events: list[DomainEvent]) -> None:
+            with self._lock:
+                self.batches.append((name, [event.public_id for event in events]))
+            batch_effect(events)
+
+        handles(event_types, order=order, name=name, many=many if batch_effect else None)(handler)
         self._names.append(name)
         return name
 
