@@ -5,13 +5,21 @@ At-least-once under a stable key. Messages are claimed (`queued`, or a due `defe
 by a conditional UPDATE that also checks their stream is open, so a pause or a close that happens
 after materialisation still holds, and two tasks holding the same ids send each once. A slice of
 up to `CLAIM_AT_ONCE` messages is claimed in the same round trip, and the same implicit transaction,
-that writes the previous slice's outcomes (attempt rows and new states): two statements per slice
-instead of per message, and never more than one slice sent but not recorded, so a killed worker
-resends at most that slice, each message under its own key (its public id, the `webhook-id`).
+that writes earlier outcomes (attempt rows and new states): statements per slice, not per message.
+Never more than one slice is sent but not recorded, so a killed worker resends at most that slice,
+each message under its own key (its public id, the `webhook-id`):
+
+- inline (inside a caller's transaction, or a batch of one slice), the round trip at the end of a
+  slice writes its outcomes and claims the next slice;
+- overlapping (a worker's batches), an `OutcomeWriter` thread with its own connection writes the
+  outcomes every half slice while the next half is sent (one half in flight, one half being sent),
+  and the next slice is claimed with them, ahead of its turn, so the sender rarely waits for the
+  database.
+
 Beat reclaims what a crash left `sending`. Outcomes that need more (a final failure pauses the
-stream and publishes events) are written at once, in a transaction of their own; the rest of that
-slice is then renewed (claimed again, which checks the stream again) before anything else goes.
-A slice whose sending runs long is renewed the same way, so that no claim gets old enough for the
+stream and publishes events) are written at once, in a transaction of their own; every claim we
+still hold is then renewed (claimed again, which checks the stream again) before anything else
+goes. Claims that have waited long are renewed the same way, so that none gets old enough for the
 sweep to hand it to another task while it waits its turn here.
 
 Claims and outcome writes commit with `synchronous_commit = off`: a PostgreSQL crash may forget the
@@ -455,7 +463,7 @@ class OutcomeWriter:
     connection) or the batch is a single slice (nothing to overlap). A round trip is submitted only
     after the previous one has finished, which is what bounds the messages sent but not recorded.
     The writer's own connection lives as long as the batch, so its statements are prepared on it
-    once: the planning PostgreSQL would otherwise redo for every round trip is most of their cost.
+    once (planning was about a quarter of their server time, 0.5 of 1.9 ms per slice).
     """
 
     def __init__(self, *, overlapping: bool) -> None:
