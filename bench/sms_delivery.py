@@ -1,7 +1,8 @@
 """SMS and integration (Mailchimp, Braze) delivery rates, each beside a raw urllib3 loop of the same
 HTTP method and body size to the same receiver in the same run.
 
-    .venv/bin/python bench/sms_delivery.py [--messages 2000] [--database dm_bench_sms]
+    .venv/bin/python bench/sms_delivery.py [--messages 2000] [--rounds 5] [--database dm_bench_sms]
+        [--profile] [--sql]
 
 Target (issue 6): 70% or more of the raw loop on each channel. The receiver is the minimal asyncio
 HTTP/1.1 server of bench/webhook_delivery.py (keep-alive, answers 200 at once) in a child process.
@@ -11,6 +12,13 @@ Both sides run in one Python process and one thread, the way one worker thread d
 - ours: `messaging.delivery.messages_deliver` over batches of 200 ids: claim, check suppression and
   address, render the text or fields, POST (PUT for Mailchimp) with auth and idempotency headers,
   and write the attempt and outcome rows.
+
+Each channel runs `--rounds` rounds of fresh messages, each round the raw loop and then ours, back to
+back, and quotes the median round's share: on a machine shared with other work a single pair is
+mostly noise. Each round also reports this process's CPU per message on both sides (the delivery
+writer's thread included), which is what the share follows when every core is busy. `--profile`
+prints cProfile's view of delivery; `--sql` counts and times the statements delivery runs on the
+caller's connection.
 
 Small scale only (CI-sized runs); every message must end `sent` and arrive exactly once.
 """
