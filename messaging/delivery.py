@@ -5,13 +5,21 @@ At-least-once under a stable key. Messages are claimed (`queued`, or a due `defe
 by a conditional UPDATE that also checks their stream is open, so a pause or a close that happens
 after materialisation still holds, and two tasks holding the same ids send each once. A slice of
 up to `CLAIM_AT_ONCE` messages is claimed in the same round trip, and the same implicit transaction,
-that writes the previous slice's outcomes (attempt rows and new states): two statements per slice
-instead of per message, and never more than one slice sent but not recorded, so a killed worker
-resends at most that slice, each message under its own key (its public id, the `webhook-id`).
+that writes earlier outcomes (attempt rows and new states): statements per slice, not per message.
+Never more than one slice is sent but not recorded, so a killed worker resends at most that slice,
+each message under its own key (its public id, the `webhook-id`):
+
+- inline (inside a caller's transaction, or a batch of one slice), the round trip at the end of a
+  slice writes its outcomes and claims the next slice;
+- overlapping (a worker's batches), an `OutcomeWriter` thread with its own connection writes the
+  outcomes every half slice while the next half is sent (one half in flight, one half being sent),
+  and the next slice is claimed with them, ahead of its turn, so the sender rarely waits for the
+  database.
+
 Beat reclaims what a crash left `sending`. Outcomes that need more (a final failure pauses the
-stream and publishes events) are written at once, in a transaction of their own; the rest of that
-slice is then renewed (claimed again, which checks the stream again) before anything else goes.
-A slice whose sending runs long is renewed the same way, so that no claim gets old enough for the
+stream and publishes events) are written at once, in a transaction of their own; every claim we
+still hold is then renewed (claimed again, which checks the stream again) before anything else
+goes. Claims that have waited long are renewed the same way, so that none gets old enough for the
 sweep to hand it to another task while it waits its turn here.
 
 Claims and outcome writes commit with `synchronous_commit = off`: a PostgreSQL crash may forget the
@@ -22,12 +30,17 @@ last few hundred milliseconds of them, which puts those messages back in the que
 from __future__ import annotations
 
 import logging
+import re
 import time
+import zlib
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from eventbus.services import publish_many
@@ -56,12 +69,26 @@ INSERT INTO messaging_messageattempt (
     project_id, message_id, stream_id, channel, number, attempted_at, outcome, is_final, error,
     provider_id, status_code, duration_ms
 )
-SELECT %(project)s, * FROM unnest(
+SELECT %(project)s::bigint, * FROM unnest(
     %(a_message)s::bigint[], %(a_stream)s::bigint[], %(a_channel)s::text[], %(a_number)s::int[],
     %(a_attempted_at)s::timestamptz[], %(a_outcome)s::text[], %(a_is_final)s::bool[], %(a_error)s::text[],
     %(a_provider_id)s::text[], %(a_status_code)s::int[], %(a_duration_ms)s::int[]
 );
 """
+
+_ATTEMPT_ARRAYS = (
+    "a_message",
+    "a_stream",
+    "a_channel",
+    "a_number",
+    "a_attempted_at",
+    "a_outcome",
+    "a_is_final",
+    "a_error",
+    "a_provider_id",
+    "a_status_code",
+    "a_duration_ms",
+)
 
 # Only while our claim holds (a sweep may have handed a message to another task): the claim time
 # identifies it.
@@ -80,8 +107,9 @@ WHERE message.id = outcome.id AND message.project_id = %(project)s AND message.s
   AND message.claimed_at = outcome.claimed_at;
 """
 
-# Claims the due messages among `claim_ids`, and renews our claims on `renew_ids` (claimed at
-# `renew_since`); a renewed message whose stream closed meanwhile goes back to waiting, as it was.
+# Claims the due messages among `claim_ids`, and renews our claims on `renew_ids` (claimed at one
+# of the times in `renew_since`); a renewed message whose stream closed meanwhile goes back to
+# waiting, as it was.
 _CLAIM_SQL = """
 WITH claimed AS (
     UPDATE messaging_message AS message SET state = 'sending', claimed_at = %(now)s
@@ -92,14 +120,14 @@ WITH claimed AS (
             message.state = 'queued' OR (message.state = 'deferred' AND message.next_attempt_at <= %(now)s)
         ))
         OR (message.id = ANY(%(renew_ids)s) AND message.state = 'sending'
-            AND message.claimed_at = %(renew_since)s)
+            AND message.claimed_at = ANY(%(renew_since)s::timestamptz[]))
       )
     RETURNING message.id, message.attempts, message.first_attempt_at
 ), released AS (
     UPDATE messaging_message AS message
     SET state = CASE WHEN message.attempts > 0 THEN 'deferred' ELSE 'queued' END, claimed_at = NULL
     WHERE message.project_id = %(project)s AND message.id = ANY(%(renew_ids)s)
-      AND message.state = 'sending' AND message.claimed_at = %(renew_since)s
+      AND message.state = 'sending' AND message.claimed_at = ANY(%(renew_since)s::timestamptz[])
       AND message.id NOT IN (SELECT id FROM claimed)
 )
 SELECT id, attempts, first_attempt_at FROM claimed;
@@ -116,7 +144,9 @@ class MessageOutcome:
     last_error: str = ""
     sent_at: datetime | None = None
     recovered: bool = False
-    attempt: MessageAttempt | None = None
+    # The attempt row's values in `_RECORD_ATTEMPTS_SQL`'s order; None when the message was not attempted.
+    attempt: tuple | None = None
+    attempt_outcome: str = ""
     claimed_at: datetime | None = None
 
 
@@ -192,19 +222,20 @@ class OutcomeRecorder:
                 if isinstance(outcome, PermanentFailure)
                 else MessageAttempt.Outcome.TRANSIENT
             )
-        result.attempt = MessageAttempt(
-            project=self.project,
-            message_id=message.pk,
-            stream_id=message.stream_id,
-            channel=message.channel,
-            number=number,
-            attempted_at=attempted_at,
-            outcome=attempt_outcome,
-            is_final=is_final,
-            error="" if isinstance(outcome, Sent) else outcome.error[:2000],
-            provider_id=outcome.provider_id if isinstance(outcome, Sent) else "",
-            status_code=outcome.status_code,
-            duration_ms=duration_ms,
+        result.attempt_outcome = attempt_outcome
+        # A row of `_RECORD_ATTEMPTS_SQL`'s arrays: a tuple, not a model instance, for speed.
+        result.attempt = (
+            message.pk,
+            message.stream_id,
+            message.channel,
+            number,
+            attempted_at,
+            attempt_outcome,
+            is_final,
+            "" if isinstance(outcome, Sent) else outcome.error[:2000],
+            outcome.provider_id if isinstance(outcome, Sent) else "",
+            outcome.status_code,
+            duration_ms,
         )
         self.pending.append(result)
 
@@ -254,10 +285,17 @@ class OutcomeRecorder:
         )
 
     def record_and_claim(
-        self, *, claim_ids: list[int], renew_ids: list[int], renew_since: datetime | None, now: datetime
-    ) -> dict[int, Claim]:
-        """Write the pending outcomes, then claim `claim_ids` and renew `renew_ids`, in one round
-        trip: message id → its claim, for the messages now ours."""
+        self,
+        writer: OutcomeWriter,
+        *,
+        claim_ids: list[int],
+        renew_ids: list[int],
+        renew_since: list[datetime],
+        now: datetime,
+    ) -> Future:
+        """Write the pending outcomes, then claim `claim_ids` and renew `renew_ids` (claimed at one of
+        `renew_since`), in one round trip through `writer`: resolves to message id → its claim, for
+        the messages now ours."""
         params = {
             "project": self.project.pk,
             "now": now,
@@ -265,11 +303,11 @@ class OutcomeRecorder:
             "renew_ids": renew_ids,
             "renew_since": renew_since,
         }
-        sql = [_WITHOUT_WAITING_FOR_DISK, *self._pending_sql(params), _CLAIM_SQL]
+        statements = self._pending_sql(params)
+        if claim_ids or renew_ids:
+            statements.append(_CLAIM_SQL)
         self.pending = []
-        with connection.cursor() as cursor:
-            cursor.execute("".join(sql), params)
-            return {message_id: (attempts, first) for message_id, attempts, first in cursor.fetchall()}
+        return writer.submit(statements, params)
 
     def _pending_sql(self, params: dict) -> list[str]:
         """The statements writing the pending outcomes, their parameters added to `params`."""
@@ -280,17 +318,7 @@ class OutcomeRecorder:
         if attempts:
             sql.append(_RECORD_ATTEMPTS_SQL)
             params.update(
-                a_message=[a.message_id for a in attempts],
-                a_stream=[a.stream_id for a in attempts],
-                a_channel=[a.channel for a in attempts],
-                a_number=[a.number for a in attempts],
-                a_attempted_at=[a.attempted_at for a in attempts],
-                a_outcome=[a.outcome for a in attempts],
-                a_is_final=[a.is_final for a in attempts],
-                a_error=[a.error for a in attempts],
-                a_provider_id=[a.provider_id for a in attempts],
-                a_status_code=[a.status_code for a in attempts],
-                a_duration_ms=[a.duration_ms for a in attempts],
+                zip(_ATTEMPT_ARRAYS, (list(column) for column in zip(*attempts, strict=True)), strict=True)
             )
         sql.append(_RECORD_OUTCOMES_SQL)
         params.update(
@@ -340,10 +368,7 @@ class OutcomeRecorder:
         if self.channel.final_failure_pauses_stream:
             reasons: dict[int, str] = {}
             for outcome in failed:
-                retried = (
-                    outcome.attempt is not None
-                    and outcome.attempt.outcome == MessageAttempt.Outcome.TRANSIENT
-                )
+                retried = outcome.attempt_outcome == MessageAttempt.Outcome.TRANSIENT
                 how = "failed after every retry" if retried else "could not be sent"
                 reasons.setdefault(
                     outcome.message.stream_id,
@@ -429,12 +454,108 @@ def _deliver_batch_of(project_id: int, message_ids: Sequence[int], *, channel: s
     return messages_deliver(project=project, channel=channel, message_ids=message_ids)
 
 
+class OutcomeWriter:
+    """Runs the recorder's statements in order, one round trip at a time: on a thread of its own with
+    a connection of its own (`overlapping`), so that writing one part of a slice overlaps sending the
+    next, or inline on the caller's connection.
+
+    Inline when the caller holds a transaction (its messages may not be visible to another
+    connection) or the batch is a single slice (nothing to overlap). A round trip is submitted only
+    after the previous one has finished, which is what bounds the messages sent but not recorded.
+    The writer's own connection lives as long as the batch, so its statements are prepared on it
+    once (planning was about a quarter of their server time, 0.5 of 1.9 ms per slice).
+    """
+
+    def __init__(self, *, overlapping: bool) -> None:
+        self.overlapping = overlapping
+        self._thread = ThreadPoolExecutor(max_workers=1) if overlapping else None
+        self._running: Future | None = None
+        self._prepared: set[str] = set()
+
+    def submit(self, statements: list[str], params: dict) -> Future:
+        self.wait()
+        if self._thread is None:
+            done: Future = Future()
+            done.set_result(self._execute(statements, params))
+            return done
+        self._running = self._thread.submit(self._execute, statements, params)
+        return self._running
+
+    def wait(self) -> None:
+        """Until the round trip last submitted has finished; raises what it raised."""
+        running, self._running = self._running, None
+        if running is not None:
+            running.result()
+
+    def close(self) -> None:
+        if self._thread is None:
+            return
+        try:
+            self.wait()
+        finally:
+            self._thread.submit(connections.close_all).result()
+            self._thread.shutdown()
+
+    def _execute(self, statements: list[str], params: dict) -> dict[int, Claim]:
+        if not statements:
+            return {}
+        with connection.cursor() as cursor:
+            if self.overlapping:
+                unprepared = [sql for sql in statements if sql not in self._prepared]
+                if unprepared:
+                    cursor.execute(
+                        "SET plan_cache_mode TO force_generic_plan;"
+                        + "".join(_prepared(sql)[0] for sql in unprepared)
+                    )
+                    self._prepared.update(unprepared)
+                statements = [_prepared(sql)[1] for sql in statements]
+            cursor.execute("".join([_WITHOUT_WAITING_FOR_DISK, *statements]), params)
+            if cursor.description is None:
+                return {}
+            return {message_id: (attempts, first) for message_id, attempts, first in cursor.fetchall()}
+
+
+_PARAMETER = re.compile(r"%\((\w+)\)s(::[\w\[\]]+)?")
+
+
+@cache
+def _prepared(sql: str) -> tuple[str, str]:
+    """`PREPARE` for one of this module's statements, and the `EXECUTE` taking the same parameters
+    (by name, each cast as where it first appears)."""
+    name = f"delivery_{zlib.crc32(sql.encode()):08x}"
+    numbers: dict[str, int] = {}
+    casts: dict[str, str] = {}
+
+    def positional(match: re.Match) -> str:
+        parameter, cast = match.group(1), match.group(2) or ""
+        if parameter not in numbers:
+            numbers[parameter], casts[parameter] = len(numbers) + 1, cast
+        return f"${numbers[parameter]}{cast}"
+
+    body = _PARAMETER.sub(positional, sql).strip().rstrip(";")
+    arguments = ", ".join(f"%({parameter})s{casts[parameter]}" for parameter in numbers)
+    return f"PREPARE {name} AS {body};", f"EXECUTE {name}({arguments});"
+
+
+@dataclass
+class ClaimedMessage:
+    message_id: int
+    attempts_before: int
+    first_attempt_at: datetime | None
+    claimed_at: datetime
+    claimed_clock: float  # time.monotonic() at the claim, to tell when it needs renewing
+
+
 def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[int]) -> DeliveryReport:
     """Deliver the given messages of one project on one channel, each claimed before it is sent.
 
     Ids that are no longer due (sent, held by a paused stream, claimed by another task) are passed
     over, so running the same batch twice sends nothing twice. Before each send, `DeliveryPolicy`
     may skip, defer or hold the message instead.
+
+    Inline (see `OutcomeWriter`), one statement per slice writes its outcomes and claims the next.
+    Overlapping, outcomes are written every half slice while the next half is being sent (so at
+    most a slice is ever sent but not recorded), and the next slice is claimed ahead with them.
     """
     plugin = get_channel(channel)
     report = DeliveryReport()
@@ -458,49 +579,101 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
     policy = DeliveryPolicy(project=project, channel=channel, candidates=candidates)
     batch = plugin.prepare(project=project, messages=candidates)
     recorder = OutcomeRecorder(project=project, channel=plugin, batch=batch, report=report)
+    writer = OutcomeWriter(overlapping=len(candidates) > CLAIM_AT_ONCE and not connection.in_atomic_block)
+    if writer.overlapping:
+        record_every, claim_ahead_below = CLAIM_AT_ONCE // 2, CLAIM_AT_ONCE
+    else:
+        record_every, claim_ahead_below = CLAIM_AT_ONCE, 1
     by_id = {message.pk: message for message in candidates}
     to_claim = [message.pk for message in candidates]
-    to_renew: list[int] = []
-    claimed_at: datetime | None = None
+    queue: deque[ClaimedMessage] = deque()
+    claiming: Future | None = None  # the claim of the next slice, under way
+    claiming_at: tuple[datetime, float] | None = None
+
+    def write(*, claim: bool = False, renew: bool = False) -> None:
+        """Submit the pending outcomes, with the next slice's claim or a renewal of every claim we
+        hold (then waited for: what we may send depends on it)."""
+        nonlocal to_claim, claiming, claiming_at, queue
+        taking: list[int] = []
+        if claim:
+            taking, to_claim = to_claim[:CLAIM_AT_ONCE], to_claim[CLAIM_AT_ONCE:]
+        renewing: list[ClaimedMessage] = []
+        if renew:
+            take_claimed()
+            renewing, queue = list(queue), deque()
+        now, clock = timezone.now(), time.monotonic()
+        future = recorder.record_and_claim(
+            writer,
+            claim_ids=taking,
+            renew_ids=[held.message_id for held in renewing],
+            renew_since=list({held.claimed_at for held in renewing}),
+            now=now,
+        )
+        if taking:
+            claiming, claiming_at = future, (now, clock)
+        if renewing:
+            claims = future.result()
+            queue.extend(
+                ClaimedMessage(held.message_id, *claims[held.message_id], now, clock)
+                for held in renewing
+                if held.message_id in claims
+            )
+
+    def take_claimed() -> None:
+        """Wait for the claim under way, if any; what it won joins the queue."""
+        nonlocal claiming
+        if claiming is None:
+            return
+        claims, claiming = claiming.result(), None
+        report.claimed += len(claims)
+        queue.extend(
+            ClaimedMessage(message_id, *claims[message_id], *claiming_at) for message_id in sorted(claims)
+        )
+
     # Renewed well before the sweep's threshold (twice the channel's timeout), since the message
-    # being sent when the slice turns old may still take a whole timeout.
+    # being sent when a claim turns old may still take a whole timeout.
     renew_after = plugin.timeout / 2
     try:
-        while to_claim or to_renew:
-            taking = to_claim[: max(0, CLAIM_AT_ONCE - len(to_renew))]
-            to_claim = to_claim[len(taking) :]
-            now = timezone.now()
-            claims = recorder.record_and_claim(
-                claim_ids=taking, renew_ids=to_renew, renew_since=claimed_at, now=now
+        while True:
+            # The last outcomes are left to the final flush.
+            if len(recorder.pending) >= record_every and (queue or to_claim or claiming is not None):
+                write(claim=bool(to_claim) and claiming is None and len(queue) < claim_ahead_below)
+            if not queue:
+                take_claimed()
+            if not queue:
+                if not to_claim:
+                    break
+                write(claim=True)
+                continue
+            if time.monotonic() - queue[0].claimed_clock > renew_after:
+                write(renew=True)
+                continue
+            held = queue.popleft()
+            policy.remaining -= 1
+            _deliver_one(
+                by_id[held.message_id],
+                plugin=plugin,
+                batch=batch,
+                policy=policy,
+                recorder=recorder,
+                report=report,
+                attempts_before=held.attempts_before,
+                first_attempt_at=held.first_attempt_at,
+                claimed_at=held.claimed_at,
             )
-            report.claimed += len(claims.keys() & set(taking))
-            to_renew, claimed_at = [], now
-            slice_started = time.monotonic()
-            ours = sorted(claims)
-            for position, message_id in enumerate(ours):
-                if time.monotonic() - slice_started > renew_after:
-                    to_renew = ours[position:]
-                    break
-                policy.remaining -= 1
-                attempts_before, first_attempt_at = claims[message_id]
-                _deliver_one(
-                    by_id[message_id],
-                    plugin=plugin,
-                    batch=batch,
-                    policy=policy,
-                    recorder=recorder,
-                    report=report,
-                    attempts_before=attempts_before,
-                    first_attempt_at=first_attempt_at,
-                    claimed_at=claimed_at,
-                )
-                if recorder.needs_own_transaction():
-                    recorder.flush()
-                    to_renew = ours[position + 1 :]
-                    break
+            if recorder.needs_own_transaction():
+                writer.wait()
+                recorder.flush()
+                # The flush may have paused the stream: our other claims are renewed, which checks it.
+                if queue or claiming is not None:
+                    write(renew=True)
     finally:
-        recorder.flush()
-        plugin.close(batch)
+        try:
+            writer.wait()
+            recorder.flush()
+        finally:
+            writer.close()
+            plugin.close(batch)
     return report
 
 
