@@ -19,8 +19,7 @@ from datetime import timedelta
 
 import pytest
 import redis
-from celery.contrib.testing.worker import start_worker
-from celery.signals import setup_logging, task_postrun
+from celery.signals import task_postrun
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +31,7 @@ from eventbus.services import publish
 from eventbus.tasks import relay_undispatched_events
 from tests.eventbus.conftest import TEST_EVENT, Breakable, runs_of, wait_until
 from tests.factories import CustomerFactory
+from tests.support.workers import running_worker as shared_running_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -43,29 +43,11 @@ class Boom(Exception):
     pass
 
 
-def _leave_logging_alone(**kwargs) -> None:
-    """A `setup_logging` receiver: its presence stops Celery from reconfiguring the root logger."""
-
-
 @contextmanager
 def running_worker() -> Iterator[None]:
     """A real worker on this process's broker, one thread, consuming queue `events` in order."""
-    setup_logging.connect(_leave_logging_alone, weak=False)  # else the rest of the run logs at ERROR only
-    # Tasks that earlier tests enqueued after their commits (and no worker ran) would run first here.
-    with app.connection_for_write() as connection:
-        connection.default_channel.queue_purge("events")
-    try:
-        with start_worker(
-            app,
-            pool="threads",
-            concurrency=1,
-            queues=["events"],
-            perform_ping_check=False,
-            shutdown_timeout=15,
-        ):
-            yield
-    finally:
-        setup_logging.disconnect(_leave_logging_alone)
+    with shared_running_worker(["events"], concurrency=1):
+        yield
 
 
 @pytest.fixture

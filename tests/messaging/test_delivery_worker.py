@@ -19,8 +19,6 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from celery.contrib.testing.worker import start_worker
-from celery.signals import setup_logging
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -30,6 +28,7 @@ from messaging.models import Message
 from messaging.sweeps import messages_sweep
 from tests.eventbus.test_outbox_worker import RedisServer, _redis_server_binary, celery_broker
 from tests.support.messaging import customers, enqueue, wait_until
+from tests.support.workers import running_worker as shared_running_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -43,26 +42,10 @@ def purge_queue() -> None:
         broker.default_channel.queue_purge(QUEUE)
 
 
-def _leave_logging_alone(**kwargs) -> None:
-    """A `setup_logging` receiver: its presence stops Celery from reconfiguring the root logger."""
-
-
 @contextmanager
 def running_worker(concurrency: int = 2) -> Iterator[None]:
-    setup_logging.connect(_leave_logging_alone, weak=False)
-    purge_queue()
-    try:
-        with start_worker(
-            app,
-            pool="threads",
-            concurrency=concurrency,
-            queues=[QUEUE],
-            perform_ping_check=False,
-            shutdown_timeout=15,
-        ):
-            yield
-    finally:
-        setup_logging.disconnect(_leave_logging_alone)
+    with shared_running_worker([QUEUE], concurrency=concurrency):
+        yield
 
 
 def states(project) -> Counter:

@@ -7,39 +7,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from celery.signals import setup_logging
 
-from config.celery import app
 from segments.models import Segment
 from tests.eventbus.conftest import wait_until
 from tests.segments.support import make_customer, members, segment_events
+from tests.support.workers import running_worker as shared_running_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def _leave_logging_alone(**kwargs) -> None:
-    """Its presence stops Celery from reconfiguring the root logger."""
-
-
 @contextmanager
 def running_worker() -> Iterator[None]:
-    setup_logging.connect(_leave_logging_alone, weak=False)
-    with app.connection_for_write() as connection:
-        for queue in ("segments", "events"):
-            connection.default_channel.queue_purge(queue)
-    try:
-        with start_worker(
-            app,
-            pool="threads",
-            concurrency=1,
-            queues=["segments", "events"],
-            perform_ping_check=False,
-            shutdown_timeout=15,
-        ):
-            yield
-    finally:
-        setup_logging.disconnect(_leave_logging_alone)
+    with shared_running_worker(["segments", "events"], concurrency=1):
+        yield
 
 
 def test_a_segment_syncs_on_the_worker_and_then_follows_orders_in_real_time(api, project):

@@ -8,8 +8,6 @@ from contextlib import contextmanager
 from datetime import date
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from celery.signals import setup_logging
 
 from campaigns.loyalty.ledger import balance_update
 from campaigns.loyalty.tasks import expire_loyalty_points
@@ -18,27 +16,15 @@ from config.celery import app
 from eventbus.models import DomainEvent
 from tests.campaigns.loyalty.support import api_join, make_program
 from tests.eventbus.conftest import wait_until
+from tests.support.workers import running_worker as shared_running_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def _leave_logging_alone(**kwargs) -> None:
-    """A `setup_logging` receiver: its presence stops Celery from reconfiguring the root logger."""
-
-
 @contextmanager
 def running_worker(queues: list[str]) -> Iterator[None]:
-    setup_logging.connect(_leave_logging_alone, weak=False)
-    with app.connection_for_write() as connection:
-        for queue in queues:
-            connection.default_channel.queue_purge(queue)
-    try:
-        with start_worker(
-            app, pool="threads", concurrency=1, queues=queues, perform_ping_check=False, shutdown_timeout=15
-        ):
-            yield
-    finally:
-        setup_logging.disconnect(_leave_logging_alone)
+    with shared_running_worker(queues, concurrency=1):
+        yield
 
 
 def test_beat_runs_the_expiry_task_on_the_bulk_queue():

@@ -8,39 +8,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from celery.signals import setup_logging
 from django.db import transaction
 
-from config.celery import app
 from messaging.models import Message
 from messaging.services import message_template_create
 from tests.factories import CustomerFactory
 from tests.support.messaging import wait_until
 from tests.support.providers import BRAZE_CREDENTIALS, enqueue_on, provider_at
+from tests.support.workers import running_worker as shared_running_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 QUEUES = ["delivery.sms", "delivery.integrations"]
 
 
-def _leave_logging_alone(**kwargs) -> None:
-    """A `setup_logging` receiver: its presence stops Celery from reconfiguring the root logger."""
-
-
 @contextmanager
 def running_worker() -> Iterator[None]:
-    setup_logging.connect(_leave_logging_alone, weak=False)
-    with app.connection_for_write() as broker:
-        for queue in QUEUES:
-            broker.default_channel.queue_purge(queue)
-    try:
-        with start_worker(
-            app, pool="threads", concurrency=2, queues=QUEUES, perform_ping_check=False, shutdown_timeout=15
-        ):
-            yield
-    finally:
-        setup_logging.disconnect(_leave_logging_alone)
+    with shared_running_worker(QUEUES, concurrency=2):
+        yield
 
 
 def test_a_real_worker_delivers_a_small_sms_and_braze_batch(
