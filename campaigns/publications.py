@@ -55,6 +55,7 @@ class Claim:
     slot: int
     voucher_id: int
     code: str
+    publication_public_id: str = ""
 
 
 @dataclass
@@ -118,10 +119,10 @@ events AS (
     RETURNING id
 )
 SELECT picked.found, picked.last_sequence, (SELECT array_agg(id) FROM events),
-       NULL::bigint, NULL::bigint, NULL::int, NULL::bigint, NULL::text
+       NULL::bigint, NULL::bigint, NULL::int, NULL::bigint, NULL::text, NULL::text
 FROM picked
 UNION ALL
-SELECT NULL, NULL, NULL, d.id, d.customer_id, d.slot, d.voucher_id, d.code FROM detailed d
+SELECT NULL, NULL, NULL, d.id, d.customer_id, d.slot, d.voucher_id, d.code, d.public_id FROM detailed d
 """
 
 # The claim must probe `publication_unique_voucher` once per candidate code. Right after a bulk
@@ -212,7 +213,7 @@ def _claim(
     # One summary row (candidates found, last sequence, event ids), then one row per publication.
     found, last_sequence, event_ids = next(row[:3] for row in rows if row[3] is None)
     event_ids = event_ids or []
-    claims = [Claim(row[3], row[4], row[5], row[6], row[7]) for row in rows if row[3] is not None]
+    claims = [Claim(*row[3:9]) for row in rows if row[3] is not None]
     if event_ids and has_handlers:
         transaction.on_commit(lambda ids=list(event_ids): enqueue_dispatch(ids))
     return ClaimOutcome(
@@ -467,35 +468,43 @@ def _publish_voucher(
 
 
 class PublishedCodes(dict):
-    """customer id → code, and `unserved`: the customers left without a code (campaign exhausted)."""
+    """customer id → code; `publications`: customer id → the publication's public id; and `unserved`:
+    the customers left without a code (campaign exhausted)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.publications: dict[int, str] = {}
         self.unserved: list[int] = []
 
 
 @dataclass
 class _BatchResult:
     codes: dict[int, str] = field(default_factory=dict)
+    publications: dict[int, str] = field(default_factory=dict)
     unserved: list[int] = field(default_factory=list)
+
+    def add(self, customer_id: int, code: str, publication_public_id: str) -> None:
+        self.codes[customer_id] = code
+        self.publications[customer_id] = publication_public_id
 
 
 def _published_for(
     *, project: Project, distribution_id: int, cause_key: str, customer_ids: Sequence[int]
-) -> dict[int, str]:
-    """customer id → code already published to them by this distribution for this cause key."""
+) -> dict[int, tuple[str, str]]:
+    """customer id → (code, publication public id) already published to them by this distribution for
+    this cause key."""
     # Raw SQL with one array parameter: the ORM's `__in` would build 25,000 placeholders per batch.
     with connection.cursor() as db:
         db.execute(
             """
-            SELECT p.customer_id, v.code
+            SELECT p.customer_id, v.code, p.public_id
             FROM campaigns_publication p JOIN campaigns_voucher v ON v.id = p.voucher_id
             WHERE p.project_id = %s AND p.distribution_id = %s AND p.cause_key = %s
               AND p.customer_id = ANY(%s::bigint[])
             """,
             [project.pk, distribution_id, cause_key, list(customer_ids)],
         )
-        return dict(db.fetchall())
+        return {customer_id: (code, public_id) for customer_id, code, public_id in db.fetchall()}
 
 
 def publish_codes(
@@ -530,6 +539,7 @@ def publish_codes(
                 cause=cause,
             )
         result.update(outcome.codes)
+        result.publications.update(outcome.publications)
         result.unserved.extend(outcome.unserved)
     return result
 
@@ -548,7 +558,8 @@ def _publish_batch(
     remaining = customer_ids
     for _ in range(MAX_CLAIM_ROUNDS):
         already = _published_for(project=project, customer_ids=remaining, **keys)
-        result.codes.update(already)
+        for customer_id, (code, publication_public_id) in already.items():
+            result.add(customer_id, code, publication_public_id)
         remaining = [customer_id for customer_id in remaining if customer_id not in already]
         if not remaining:
             break
@@ -561,7 +572,8 @@ def _publish_batch(
             cause=cause,
             **keys,
         )
-        result.codes.update((claim.customer_id, claim.code) for claim in claims)
+        for claim in claims:
+            result.add(claim.customer_id, claim.code, claim.publication_public_id)
         remaining = [remaining[i] for i in pending]
         if not remaining:
             break

@@ -178,41 +178,20 @@ def _check_code_pool(project: Project, distribution: Distribution, campaign: Cam
 
 
 def _message_select(channel: str, with_codes: bool) -> str:
-    """Rows for `messages_enqueue_select`: one per customer of the batch, with their code if any.
-
-    Driven by the batch's ids (primary-key lookups), with the code found by a LATERAL index probe per
-    customer: on fresh tables the planner's estimates are useless, and a plain join was seen to
-    degrade into a nested loop over every publication of the distribution (quadratic)."""
-    code_join = (
-        """
-        LEFT JOIN LATERAL (
-            SELECT publication.public_id, voucher.code
-            FROM campaigns_publication publication
-            JOIN campaigns_voucher voucher
-              ON voucher.id = publication.voucher_id AND voucher.project_id = publication.project_id
-            WHERE publication.project_id = customer.project_id AND publication.distribution_id = %s
-              AND publication.customer_id = customer.id AND publication.cause_key = %s
-            LIMIT 1
-        ) AS code ON true
-        """
-        if with_codes
-        else ""
-    )
+    """Rows for `messages_enqueue_select`: one per customer of the batch, with the code and publication
+    that `publish_codes` just returned for them (arrays zipped with the ids, no lookup per row)."""
     variables = (
-        "%s::jsonb || jsonb_strip_nulls(jsonb_build_object('voucher.code', code.code,"
-        " 'publication.id', code.public_id))"
-        if with_codes
-        else "%s::jsonb"
+        "%s::jsonb || jsonb_strip_nulls(jsonb_build_object('voucher.code', batch.code,"
+        " 'publication.id', batch.publication_id))"
     )
     skip = skip_reason_sql(channel)
     if with_codes:
-        skip = f"CASE WHEN code.code IS NULL THEN 'no_code' ELSE {skip} END"
+        skip = f"CASE WHEN batch.code IS NULL THEN 'no_code' ELSE {skip} END"
     # Only constant SQL fragments are formatted in; every value is a bound parameter.
     return f"""
         SELECT customer.id, %s::text, {variables}, {skip}
-        FROM unnest(%s::bigint[]) AS batch(id)
+        FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS batch(id, code, publication_id)
         JOIN customers_customer customer ON customer.id = batch.id AND customer.project_id = %s
-        {code_join}
     """  # noqa: S608
 
 
@@ -265,8 +244,10 @@ def distribution_materialise(*, project: Project, distribution: Distribution) ->
         if not _still_sending(project, distribution):
             return created
         batch = customer_ids[start : start + BATCH]
+        codes: dict[int, str] = {}
+        publications: dict[int, str] = {}
         if with_codes and channels:
-            publish_codes(
+            published = publish_codes(
                 project=project,
                 campaign=campaign,
                 customer_ids=_reachable_ids(project, channels, batch),
@@ -274,10 +255,11 @@ def distribution_materialise(*, project: Project, distribution: Distribution) ->
                 distribution_id=distribution.pk,
                 cause=cause,
             )
+            codes, publications = published, published.publications
+        batch_codes = [codes.get(customer_id) for customer_id in batch]
+        batch_publications = [publications.get(customer_id) for customer_id in batch]
         for channel in channels:
-            params: list[Any] = [cause_key, static, batch, project.pk]
-            if with_codes:
-                params += [distribution.pk, cause_key]
+            params: list[Any] = [cause_key, static, batch, batch_codes, batch_publications, project.pk]
             result = messages_enqueue_select(
                 project=project,
                 stream=stream,

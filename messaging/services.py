@@ -345,16 +345,24 @@ def enqueue_delivery(project_id: int, channel: str, message_ids: Sequence[int]) 
     # Each task takes the next batch round robin across projects (messaging.fairness).
     fair_push(project_id, channel, batches)
     sent = 0
-    for start, batch in zip(range(0, len(message_ids), DELIVERY_BATCH), batches, strict=True):
-        try:
-            app.send_task(task_name, args=[project_id, channel, batch], retry=False)
-        except Exception:  # the broker being down must not undo work that already committed
-            logger.warning(
-                "%s %s messages not enqueued; the sweep will hand them over",
-                len(message_ids) - start,
-                channel,
-                exc_info=True,
-            )
-            break
-        sent += 1
+    try:
+        # One producer for all the batches, and a short `argsrepr`: a million-customer send hands over
+        # thousands of tasks, and Celery's default repr of 200 ids per task cost more than the publish.
+        with app.producer_or_acquire() as producer:
+            for batch in batches:
+                app.send_task(
+                    task_name,
+                    args=[project_id, channel, batch],
+                    retry=False,
+                    producer=producer,
+                    argsrepr=f"[{project_id}, {channel!r}, <{len(batch)} message ids>]",
+                )
+                sent += 1
+    except Exception:  # the broker being down must not undo work that already committed
+        logger.warning(
+            "%s %s messages not enqueued; the sweep will hand them over",
+            len(message_ids) - sent * DELIVERY_BATCH,
+            channel,
+            exc_info=True,
+        )
     return sent

@@ -64,6 +64,7 @@ def test_materialising_a_claimed_distribution_gives_the_customer_one_message_wit
         Message.State.QUEUED,
     )
     assert message.variables["voucher.code"] == publication.voucher.code
+    assert message.variables["publication.id"] == publication.public_id
     assert message.variables["campaign.id"] == campaign.public_id
     assert publication.cause_key == f"manual:{distribution.public_id}"
     distribution.refresh_from_db()
@@ -90,6 +91,27 @@ def test_materialising_again_creates_no_second_message_and_publishes_no_second_c
     assert again == {"webhook": 0}
     assert Publication.objects.for_project(local_project).filter(distribution_id=distribution.pk).count() == 1
     assert messages_of(local_project, distribution).count() == 1
+
+
+def test_a_run_resumed_after_its_codes_committed_gives_the_messages_those_codes(local_project, ada, endpoint):
+    # Given a crash after the batch's codes committed and before its messages did
+    campaign = make_campaign(local_project, codes_count=3)
+    distribution = claimed(
+        local_project, create_and_send(local_project, manual_segmentless(ada, campaign, endpoint))
+    )
+    sending.distribution_materialise(project=local_project, distribution=distribution)
+    messages_of(local_project, distribution).delete()
+    Distribution.objects.for_project(local_project).filter(pk=distribution.pk).update(materialised_at=None)
+
+    again = sending.distribution_materialise(project=local_project, distribution=distribution)
+
+    publication = Publication.objects.for_project(local_project).get(distribution_id=distribution.pk)
+    message = messages_of(local_project, distribution).get()
+    assert again == {"webhook": 1}
+    assert (message.variables["voucher.code"], message.variables["publication.id"]) == (
+        publication.voucher.code,
+        publication.public_id,
+    )
 
 
 def test_a_code_pool_too_small_pauses_before_anything_is_published_and_says_how_many_are_missing(
