@@ -74,13 +74,17 @@ def _sweep(condition: tuple[str, str], params: dict, deadline: float) -> int:
             return moved
 
 
-def messages_sweep() -> dict[str, int]:
-    """Run the three sweeps; returns how many messages each handed back to delivery."""
+def messages_sweep(*, orphan_after: timedelta = ORPHAN_AFTER) -> dict[str, int]:
+    """Run the three sweeps; returns how many messages each handed back to delivery.
+
+    A message queued longer than `orphan_after` counts as lost with its hand-over. Handing one back
+    that was not lost costs nothing but a task: its claim is conditional, so it is sent once.
+    """
     deadline = time.monotonic() + TIME_BUDGET_SECONDS
     now = timezone.now()
     counts = {
         "due_retries": _sweep(DUE_RETRIES, {"now": now}, deadline),
-        "orphans": _sweep(ORPHANS, {"now": now, "before": now - ORPHAN_AFTER}, deadline),
+        "orphans": _sweep(ORPHANS, {"now": now, "before": now - orphan_after}, deadline),
         "stale_claims": 0,
         "expired_held": held_messages_expire(now=now, limit=SWEEP_LIMIT),
     }
