@@ -41,8 +41,10 @@ from datetime import datetime
 from functools import cache
 
 from django.db import connection, connections, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 
+from customers.models import Customer
 from eventbus.services import publish_many
 from messaging.channels import get_channel
 from messaging.channels.base import Batch, Channel, Outcome, PermanentFailure, RenderFailed, Sent
@@ -559,23 +561,9 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
     """
     plugin = get_channel(channel)
     report = DeliveryReport()
-    candidates = list(
-        Message.objects.for_project(project)
-        .filter(
-            pk__in=list(message_ids),
-            channel=channel,
-            state__in=[Message.State.QUEUED, Message.State.DEFERRED],
-        )
-        .select_related("customer")
-        .order_by("pk")
-    )
+    candidates = _load_candidates(project=project, channel=channel, message_ids=message_ids)
     if not candidates:
         return report
-    # A batch shares a few templates and streams: load each once, not once per message.
-    templates = MessageTemplate.objects.for_project(project).in_bulk({m.template_id for m in candidates})
-    streams = MessageStream.objects.for_project(project).in_bulk({m.stream_id for m in candidates})
-    for message in candidates:
-        message.template, message.stream = templates[message.template_id], streams[message.stream_id]
     policy = DeliveryPolicy(project=project, channel=channel, candidates=candidates)
     batch = plugin.prepare(project=project, messages=candidates)
     recorder = OutcomeRecorder(project=project, channel=plugin, batch=batch, report=report)
@@ -675,6 +663,62 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
             writer.close()
             plugin.close(batch)
     return report
+
+
+_CUSTOMER = "customer__"
+
+
+@cache
+def _candidate_columns() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(lookups, message attribute names, customer attribute names) of the one query loading a batch."""
+    message_fields = Message._meta.concrete_fields
+    customer_fields = Customer._meta.concrete_fields
+    lookups = tuple(f.name for f in message_fields) + tuple(_CUSTOMER + f.name for f in customer_fields)
+    return lookups, tuple(f.attname for f in message_fields), tuple(f.attname for f in customer_fields)
+
+
+def _loaded(model, attributes: dict, database: str):
+    """A model instance from its row's converted values, without `Model.__init__`: that walks every
+    field (with its defaults and descriptors) and cost about three times the row itself, 20 µs per
+    message with its customer. Every concrete field is set, so nothing is deferred."""
+    instance = model.__new__(model)
+    instance.__dict__.update(attributes)
+    state = instance._state = ModelState()
+    state.adding, state.db = False, database
+    return instance
+
+
+def _load_candidates(*, project: Project, channel: str, message_ids: Sequence[int]) -> list[Message]:
+    """The batch's due messages with their customer, template and stream attached: one query for the
+    messages and customers (as rows, see `_loaded`), one each for the few templates and streams."""
+    lookups, message_names, customer_names = _candidate_columns()
+    rows = (
+        Message.objects.for_project(project)
+        .filter(
+            pk__in=list(message_ids),
+            channel=channel,
+            state__in=[Message.State.QUEUED, Message.State.DEFERRED],
+        )
+        .order_by("pk")
+        .values_list(*lookups)
+    )
+    split = len(message_names)
+    database = rows.db
+    candidates = []
+    for row in rows:
+        message = _loaded(Message, dict(zip(message_names, row[:split], strict=True)), database)
+        customer = _loaded(Customer, dict(zip(customer_names, row[split:], strict=True)), database)
+        message._state.fields_cache["customer"] = customer
+        candidates.append(message)
+    if not candidates:
+        return candidates
+    # A batch shares a few templates and streams: load each once, not once per message.
+    templates = MessageTemplate.objects.for_project(project).in_bulk({m.template_id for m in candidates})
+    streams = MessageStream.objects.for_project(project).in_bulk({m.stream_id for m in candidates})
+    for message in candidates:
+        cached = message._state.fields_cache
+        cached["template"], cached["stream"] = templates[message.template_id], streams[message.stream_id]
+    return candidates
 
 
 def _deliver_one(
