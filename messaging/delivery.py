@@ -39,6 +39,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from django.db import connection, connections, transaction
 from django.db.models.base import ModelState
@@ -665,16 +666,43 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
     return report
 
 
-_CUSTOMER = "customer__"
+@dataclass(frozen=True)
+class _CandidateColumns:
+    """The one query loading a batch's messages with their customers, and how to read its rows."""
+
+    sql: str
+    message_names: tuple[str, ...]  # attribute names, in the select list's order
+    customer_names: tuple[str, ...]
+    # (row position, field) of the columns whose database value needs converting (JSON).
+    conversions: tuple[tuple[int, Any], ...]
 
 
 @cache
-def _candidate_columns() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """(lookups, message attribute names, customer attribute names) of the one query loading a batch."""
+def _candidate_columns() -> _CandidateColumns:
     message_fields = Message._meta.concrete_fields
     customer_fields = Customer._meta.concrete_fields
-    lookups = tuple(f.name for f in message_fields) + tuple(_CUSTOMER + f.name for f in customer_fields)
-    return lookups, tuple(f.attname for f in message_fields), tuple(f.attname for f in customer_fields)
+    select = [f"message.{connection.ops.quote_name(f.column)}" for f in message_fields] + [
+        f"customer.{connection.ops.quote_name(f.column)}" for f in customer_fields
+    ]
+    fields = [*message_fields, *customer_fields]
+    # Names from the models' own metadata, values as parameters.
+    sql = f"""
+        SELECT {", ".join(select)}
+        FROM {Message._meta.db_table} AS message
+        JOIN {Customer._meta.db_table} AS customer
+          ON customer.id = message.customer_id AND customer.project_id = message.project_id
+        WHERE message.project_id = %(project)s AND message.id = ANY(%(ids)s) AND message.channel = %(channel)s
+          AND message.state IN ('{Message.State.QUEUED}', '{Message.State.DEFERRED}')
+        ORDER BY message.id
+    """  # noqa: S608
+    return _CandidateColumns(
+        sql=sql,
+        message_names=tuple(f.attname for f in message_fields),
+        customer_names=tuple(f.attname for f in customer_fields),
+        conversions=tuple(
+            (position, field) for position, field in enumerate(fields) if hasattr(field, "from_db_value")
+        ),
+    )
 
 
 def _loaded(model, attributes: dict, database: str):
@@ -690,24 +718,22 @@ def _loaded(model, attributes: dict, database: str):
 
 def _load_candidates(*, project: Project, channel: str, message_ids: Sequence[int]) -> list[Message]:
     """The batch's due messages with their customer, template and stream attached: one query for the
-    messages and customers (as rows, see `_loaded`), one each for the few templates and streams."""
-    lookups, message_names, customer_names = _candidate_columns()
-    rows = (
-        Message.objects.for_project(project)
-        .filter(
-            pk__in=list(message_ids),
-            channel=channel,
-            state__in=[Message.State.QUEUED, Message.State.DEFERRED],
-        )
-        .order_by("pk")
-        .values_list(*lookups)
-    )
-    split = len(message_names)
-    database = rows.db
+    messages and customers, read as rows (the ORM's query building and instances cost more than
+    the query), one each for the few templates and streams."""
+    columns = _candidate_columns()
+    with connection.cursor() as cursor:
+        cursor.execute(columns.sql, {"project": project.pk, "ids": list(message_ids), "channel": channel})
+        rows = cursor.fetchall()
+    split = len(columns.message_names)
+    database = connection.alias
     candidates = []
     for row in rows:
-        message = _loaded(Message, dict(zip(message_names, row[:split], strict=True)), database)
-        customer = _loaded(Customer, dict(zip(customer_names, row[split:], strict=True)), database)
+        if columns.conversions:
+            row = list(row)
+            for position, field in columns.conversions:
+                row[position] = field.from_db_value(row[position], None, connection)
+        message = _loaded(Message, dict(zip(columns.message_names, row[:split], strict=True)), database)
+        customer = _loaded(Customer, dict(zip(columns.customer_names, row[split:], strict=True)), database)
         message._state.fields_cache["customer"] = customer
         candidates.append(message)
     if not candidates:
