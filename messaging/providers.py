@@ -13,6 +13,7 @@ no `cryptography` dependency). They are never rendered back: forms show only whe
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -175,7 +176,7 @@ def http_call(
             headers={"User-Agent": USER_AGENT, **headers, "Host": target.host_header},
             retries=False,
             redirect=False,
-            timeout=urllib3.Timeout(total=timeout),
+            timeout=_total_timeout(timeout),
             preload_content=False,
             assert_same_host=False,
         )
@@ -193,6 +194,12 @@ def http_call(
             response.status, b"", _elapsed_ms(started), error=transport._describe(error, timeout)
         )
     return transport.Response(response.status, content, _elapsed_ms(started))
+
+
+@functools.cache
+def _total_timeout(seconds: float) -> urllib3.Timeout:
+    """One `Timeout` per value: urllib3 clones it for each request, never changes it."""
+    return urllib3.Timeout(total=seconds)
 
 
 def _elapsed_ms(started: float) -> int:

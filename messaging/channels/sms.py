@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -32,6 +32,18 @@ MAX_BODY = 1600  # Twilio's own limit on a message body
 SAMPLE_VALUE = "X" * 12
 
 _compiled: dict[int, CompiledText] = {}
+
+# `urllib.parse.quote_plus` as a table of each UTF-8 byte's encoding: the same text, in a fraction of
+# the time (it walks the bytes in Python).
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_FORM_BYTES = tuple(
+    chr(byte) if byte in _UNRESERVED else "+" if byte == 0x20 else f"%{byte:02X}" for byte in range(256)
+)
+
+
+def form_encoded(text: str) -> str:
+    """`quote_plus(text)`: a value of an `application/x-www-form-urlencoded` body."""
+    return "".join(map(_FORM_BYTES.__getitem__, text.encode()))
 
 
 def _compiled_body(template) -> CompiledText:
@@ -117,7 +129,7 @@ class SmsChannel(ProviderChannel):
         variables = {**message.variables, "message.id": public_id}
         text = _compiled_body(template).render(RenderContext(customer=customer, variables=variables))
         # `form_body({"To": …, "From": …, "Body": …})`, with the batch's part encoded once.
-        body = "To=" + quote_plus(customer.phone.strip()) + from_and_body_key + quote_plus(text)
+        body = "To=" + form_encoded(customer.phone.strip()) + from_and_body_key + form_encoded(text)
         return ProviderRequest(
             customer_id=message.customer_id,
             method="POST",
@@ -135,7 +147,7 @@ class SmsChannel(ProviderChannel):
             sid = credentials["account_sid"]
             shared = batch.extra["sms_request"] = (
                 f"/2010-04-01/Accounts/{quote(sid, safe='')}/Messages.json",
-                "&From=" + quote_plus(credentials["sender"]) + "&Body=",
+                "&From=" + form_encoded(credentials["sender"]) + "&Body=",
                 {
                     "Authorization": basic_auth(sid, credentials["auth_token"]),
                     "Content-Type": "application/x-www-form-urlencoded",
