@@ -17,8 +17,8 @@ Each channel runs `--rounds` rounds of fresh messages, each round the raw loop a
 back, and quotes the median round's share: on a machine shared with other work a single pair is
 mostly noise. Each round also reports this process's CPU per message on both sides (the delivery
 writer's thread included), which is what the share follows when every core is busy. `--profile`
-prints cProfile's view of delivery; `--sql` counts and times the statements delivery runs on the
-caller's connection.
+prints cProfile's view of delivery's CPU in the calling thread (`BENCH_SORT`, `BENCH_LINES`);
+`--sql` counts and times the statements delivery runs on the caller's connection.
 
 Small scale only (CI-sized runs); every message must end `sent` and arrive exactly once.
 """
@@ -196,7 +196,9 @@ def main(argv: list[str] | None = None) -> dict:
                     raw_rate = len(message_ids) / raw_seconds
 
                     before = received_count(port)
-                    profiler = cProfile.Profile() if args.profile else None
+                    # This thread's CPU, not wall time: waits for the writer thread would otherwise
+                    # show as the costliest calls, and the writer's own CPU as the caller's.
+                    profiler = cProfile.Profile(time.thread_time) if args.profile else None
                     if profiler:
                         profiler.enable()
                     statements = StatementTimes() if args.sql else contextlib.nullcontext()

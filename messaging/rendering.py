@@ -191,8 +191,9 @@ class CompiledText:
         self.single = parts[0] if len(parts) == 1 and isinstance(parts[0], Placeholder) else None
 
     def render(self, context: RenderContext) -> str:
+        # A list, not a generator: `join` builds one from a generator anyway, more slowly.
         return "".join(
-            part if isinstance(part, str) else _as_text(part.value(context)) for part in self.parts
+            [part if part.__class__ is str else _as_text(part.value(context)) for part in self.parts]
         )
 
     def render_value(self, context: RenderContext) -> Any:

@@ -60,13 +60,19 @@ class BrazeChannel(ProviderChannel):
         return {"attributes": attributes}
 
     def render(self, message, batch: Batch) -> ProviderRequest:
-        credentials = self.credentials(batch)
+        static_headers = batch.extra.get("braze_headers")
+        if static_headers is None:
+            static_headers = batch.extra["braze_headers"] = {
+                "Authorization": f"Bearer {self.credentials(batch)['api_key']}",
+                "Content-Type": "application/json",
+            }
         template = batch.templates[message.template_id]
-        variables = {**message.variables, "message.id": message.public_id}
-        attributes = _compiled_attributes(template).render(
-            RenderContext(customer=message.customer, variables=variables)
-        )
+        public_id = message.public_id
         customer = message.customer
+        variables = {**message.variables, "message.id": public_id}
+        attributes = _compiled_attributes(template).render(
+            RenderContext(customer=customer, variables=variables)
+        )
         return ProviderRequest(
             customer_id=message.customer_id,
             method="POST",
@@ -74,9 +80,5 @@ class BrazeChannel(ProviderChannel):
             body=json_body(
                 {"attributes": [{"external_id": customer.source_id or customer.public_id, **attributes}]}
             ),
-            headers={
-                "Authorization": f"Bearer {credentials['api_key']}",
-                "Content-Type": "application/json",
-                "Idempotency-Key": message.public_id,
-            },
+            headers={**static_headers, "Idempotency-Key": public_id},
         )

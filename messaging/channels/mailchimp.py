@@ -97,18 +97,19 @@ class MailchimpChannel(ProviderChannel):
         return None
 
     def render(self, message, batch: Batch) -> ProviderRequest:
-        credentials = self.credentials(batch)
+        members_path, static_headers = self._batch_request(batch)
         template = batch.templates[message.template_id]
-        variables = {**message.variables, "message.id": message.public_id}
+        public_id = message.public_id
+        customer = message.customer
+        variables = {**message.variables, "message.id": public_id}
         merge_fields = _compiled_fields(template).render(
-            RenderContext(customer=message.customer, variables=variables)
+            RenderContext(customer=customer, variables=variables)
         )
-        email = message.customer.email.strip()
-        list_id = quote(credentials["list_id"], safe="")
+        email = customer.email.strip()
         return ProviderRequest(
             customer_id=message.customer_id,
             method="PUT",
-            path=f"/3.0/lists/{list_id}/members/{member_hash(email)}",
+            path=members_path + member_hash(email),
             body=json_body(
                 {
                     "email_address": email,
@@ -116,12 +117,23 @@ class MailchimpChannel(ProviderChannel):
                     "merge_fields": {name: "" if v is None else str(v) for name, v in merge_fields.items()},
                 }
             ),
-            headers={
-                "Authorization": basic_auth("anystring", credentials["api_key"]),
-                "Content-Type": "application/json",
-                "Idempotency-Key": message.public_id,
-            },
+            headers={**static_headers, "Idempotency-Key": public_id},
         )
+
+    def _batch_request(self, batch: Batch) -> tuple[str, dict[str, str]]:
+        """What every request of the batch shares: the audience's members path, and the auth and
+        content type headers."""
+        shared = batch.extra.get("mailchimp_request")
+        if shared is None:
+            credentials = self.credentials(batch)
+            shared = batch.extra["mailchimp_request"] = (
+                f"/3.0/lists/{quote(credentials['list_id'], safe='')}/members/",
+                {
+                    "Authorization": basic_auth("anystring", credentials["api_key"]),
+                    "Content-Type": "application/json",
+                },
+            )
+        return shared
 
     def provider_id(self, response) -> str:
         return str(json_field(response.body, "id") or "")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from messaging.channels.base import (
@@ -21,13 +21,14 @@ from messaging.channels.base import (
 )
 from messaging.models import ChannelProvider, ChannelSuppression
 from messaging.providers import (
+    connection_pool,
     describe_answer,
     http_call,
     is_transient_status,
     provider_credentials,
     resolve_base,
 )
-from webhooks_out.guard import TargetRefused, TargetUnresolvable
+from webhooks_out.guard import Target, TargetRefused, TargetUnresolvable
 
 
 @dataclass(frozen=True)
@@ -81,22 +82,32 @@ class ProviderChannel(Channel):
 
     def call(self, request: ProviderRequest, batch: Batch):
         """The provider's answer, or an outcome when the base URL cannot be reached at all."""
-        # The base URL is checked and resolved once per batch; each request only changes the path.
-        if "base_target" not in batch.extra:
+        # The base URL is checked and resolved, and its connection pool looked up, once per batch;
+        # each request only changes the path.
+        base = batch.extra.get("base_target")
+        if base is None:
             try:
-                batch.extra["base_target"] = resolve_base(
-                    batch.extra["provider"].base_url, "", project=batch.project
-                )
+                base = resolve_base(batch.extra["provider"].base_url, "", project=batch.project)
             except (TargetRefused, TargetUnresolvable) as error:
-                batch.extra["base_target"] = error
-        base = batch.extra["base_target"]
+                base = error
+            else:
+                batch.extra["base_path"] = base.path.rstrip("/")
+                batch.extra["pool"] = connection_pool(base)
+            batch.extra["base_target"] = base
         if isinstance(base, TargetRefused):
             return PermanentFailure(str(base))
         if isinstance(base, TargetUnresolvable):
             return TransientFailure(str(base))
-        target = replace(base, path=base.path.rstrip("/") + request.path)
+        target = Target(
+            base.scheme, base.host, base.port, batch.extra["base_path"] + request.path, base.address
+        )
         return http_call(
-            request.method, target, body=request.body, headers=request.headers, timeout=self.timeout
+            request.method,
+            target,
+            body=request.body,
+            headers=request.headers,
+            timeout=self.timeout,
+            pool=batch.extra["pool"],
         )
 
     def classify(self, response, provider_id: str = "") -> Outcome:

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from messaging.channels.base import Batch, Outcome, PermanentFailure
 from messaging.channels.provider import ProviderChannel, ProviderRequest, json_field
 from messaging.models import ChannelSuppression
-from messaging.providers import basic_auth, form_body
+from messaging.providers import basic_auth
 from messaging.rendering import CompiledText, RenderContext, TemplateError, compile_text
 from messaging.sms import LINT_SEGMENTS, MAX_SEGMENTS, SmsLength, sms_length
 
@@ -32,6 +32,18 @@ MAX_BODY = 1600  # Twilio's own limit on a message body
 SAMPLE_VALUE = "X" * 12
 
 _compiled: dict[int, CompiledText] = {}
+
+# `urllib.parse.quote_plus` as a table of each UTF-8 byte's encoding: the same text, in a fraction of
+# the time (it walks the bytes in Python).
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_FORM_BYTES = tuple(
+    chr(byte) if byte in _UNRESERVED else "+" if byte == 0x20 else f"%{byte:02X}" for byte in range(256)
+)
+
+
+def form_encoded(text: str) -> str:
+    """`quote_plus(text)`: a value of an `application/x-www-form-urlencoded` body."""
+    return "".join(map(_FORM_BYTES.__getitem__, text.encode()))
 
 
 def _compiled_body(template) -> CompiledText:
@@ -110,25 +122,38 @@ class SmsChannel(ProviderChannel):
         return None
 
     def render(self, message, batch: Batch) -> ProviderRequest:
-        credentials = self.credentials(batch)
+        path, from_and_body_key, static_headers = self._batch_request(batch)
         template = batch.templates[message.template_id]
-        variables = {**message.variables, "message.id": message.public_id}
-        text = _compiled_body(template).render(RenderContext(customer=message.customer, variables=variables))
-        sid = credentials["account_sid"]
+        public_id = message.public_id
+        customer = message.customer
+        variables = {**message.variables, "message.id": public_id}
+        text = _compiled_body(template).render(RenderContext(customer=customer, variables=variables))
+        # `form_body({"To": …, "From": …, "Body": …})`, with the batch's part encoded once.
+        body = "To=" + form_encoded(customer.phone.strip()) + from_and_body_key + form_encoded(text)
         return ProviderRequest(
             customer_id=message.customer_id,
             method="POST",
-            path=f"/2010-04-01/Accounts/{quote(sid, safe='')}/Messages.json",
-            body=form_body(
-                {"To": message.customer.phone.strip(), "From": credentials["sender"], "Body": text}
-            ),
-            headers={
-                "Authorization": basic_auth(sid, credentials["auth_token"]),
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Idempotency-Key": message.public_id,
-                "I-Twilio-Idempotency-Token": message.public_id,
-            },
+            path=path,
+            body=body.encode(),
+            headers={**static_headers, "Idempotency-Key": public_id, "I-Twilio-Idempotency-Token": public_id},
         )
+
+    def _batch_request(self, batch: Batch) -> tuple[str, str, dict[str, str]]:
+        """What every request of the batch shares: the path, the encoded sender up to the text, and
+        the auth and content type headers."""
+        shared = batch.extra.get("sms_request")
+        if shared is None:
+            credentials = self.credentials(batch)
+            sid = credentials["account_sid"]
+            shared = batch.extra["sms_request"] = (
+                f"/2010-04-01/Accounts/{quote(sid, safe='')}/Messages.json",
+                "&From=" + form_encoded(credentials["sender"]) + "&Body=",
+                {
+                    "Authorization": basic_auth(sid, credentials["auth_token"]),
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+            )
+        return shared
 
     def provider_id(self, response) -> str:
         return str(json_field(response.body, "sid") or "")
