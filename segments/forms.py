@@ -39,8 +39,9 @@ OPERATOR_CHOICES = [
 MAX_CSV_BYTES = 2_000_000
 
 
-def _parse_value(raw: str) -> list[Any]:
-    """`Gold, Silver` → ["Gold", "Silver"]; numbers and true / false as JSON; empty → []."""
+def parse_condition_values(raw: str) -> list[Any]:
+    """A condition's typed values: `Gold, Silver` → ["Gold", "Silver"]; numbers and true / false as
+    JSON; empty → []. The segment editor and the wizard's validation-rule editor read them alike."""
     values: list[Any] = []
     for part in (piece.strip() for piece in raw.split(",")):
         if not part:
@@ -95,7 +96,7 @@ class SegmentForm(forms.Form):
                 self.add_error(f"operator_{index}", "Pick an operator for this field.")
                 continue
             path = PATH_OF_FAMILY[field].format(key) if field in PATH_OF_FAMILY else field
-            condition = {"conditions": {operator: _parse_value(data.get(f"value_{index}") or "")}}
+            condition = {"conditions": {operator: parse_condition_values(data.get(f"value_{index}") or "")}}
             if path in group:
                 group.setdefault("groups", []).append({path: condition})
             else:

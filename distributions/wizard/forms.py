@@ -4,7 +4,6 @@ is the service's to decide, and its problems come back onto these fields."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -12,6 +11,7 @@ from django import forms
 from campaigns.validation_rules.catalogue import OPERATORS, RULE_NAMES
 from distributions import catalogue
 from distributions.catalogue import Mode, Trigger
+from segments.forms import parse_condition_values
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 AUDIENCE_TYPES = [("customer", "One customer"), ("segment", "A segment")]
@@ -144,20 +144,6 @@ RULE_NAME_CHOICES = [("", "—"), *[(name, name) for name in RULE_NAMES]]
 OPERATOR_CHOICES = [("", "—"), *[(operator, operator) for operator in OPERATORS]]
 
 
-def _rule_value(raw: str) -> list[Any]:
-    """`9900` → [9900]; `Gold, Silver` → ["Gold", "Silver"] (numbers and booleans as JSON)."""
-    values: list[Any] = []
-    for part in (piece.strip() for piece in raw.split(",")):
-        if not part:
-            continue
-        try:
-            parsed = json.loads(part)
-        except ValueError:
-            parsed = part
-        values.append(parsed if isinstance(parsed, int | float | bool | str) else part)
-    return values
-
-
 class ValidationRuleForm(forms.Form):
     """The inline validation-rule editor: rows of field / operator / value and the logic expression."""
 
@@ -205,7 +191,7 @@ class ValidationRuleForm(forms.Form):
                 continue
             row: dict[str, Any] = {
                 "name": name,
-                "conditions": {operator: _rule_value(data.get(f"value_{index}") or "")},
+                "conditions": {operator: parse_condition_values(data.get(f"value_{index}") or "")},
             }
             if data.get(f"property_{index}"):
                 row["property"] = data[f"property_{index}"]
