@@ -41,6 +41,7 @@ from bench.common import (
     gunicorn_args,
     log,
     make_bench_project,
+    wait_for_worker,
     wait_http,
     write_result,
 )
@@ -111,17 +112,6 @@ def task_queue(task_name: str) -> str:
 
     route = app.amqp.router.route({}, task_name)
     return route["queue"].name
-
-
-def wait_for_worker(node_prefix: str, timeout: float = 60) -> None:
-    from config.celery import app
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        replies = app.control.ping(timeout=1.0)
-        if any(name.startswith(node_prefix) for reply in replies for name in reply):
-            return
-    raise RuntimeError("the Celery worker did not answer a ping")
 
 
 def truncate_customer_data() -> None:

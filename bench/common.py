@@ -195,6 +195,18 @@ def purge_redis_prefix(prefix: str) -> None:
         client.delete(*keys[start : start + 1000])
 
 
+def wait_for_worker(node_prefix: str, timeout: float = 60) -> None:
+    """Until a Celery worker whose node name starts with `node_prefix` answers a ping."""
+    from config.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replies = app.control.ping(timeout=1.0)
+        if any(name.startswith(node_prefix) for reply in replies for name in reply):
+            return
+    raise RuntimeError("the Celery worker did not answer a ping")
+
+
 def make_bench_project(slug: str = "bench", *, requests_per_minute: int = 1_000_000_000):
     """A project with an owner and an API key, with the rate limit lifted for load tests."""
     from tenancy.models import Project

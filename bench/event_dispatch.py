@@ -49,6 +49,7 @@ from bench.common import (
     log,
     machine_busy_pct,
     make_bench_project,
+    wait_for_worker,
     write_result,
 )
 
@@ -331,17 +332,6 @@ def raw_insert_members(project) -> dict:
         seconds = time.perf_counter() - started
         transaction.set_rollback(True)
     return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds)}
-
-
-def wait_for_worker(node_prefix: str, timeout: float = 60) -> None:
-    from config.celery import app
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        replies = app.control.ping(timeout=1.0)
-        if any(name.startswith(node_prefix) for reply in replies for name in reply):
-            return
-    raise RuntimeError("the Celery worker did not answer a ping")
 
 
 def main() -> None:
