@@ -40,6 +40,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.api_upsert import cpu_by_pid, machine_busy_seconds, process_tree
 from bench.common import (
     VENV_BIN,
     Processes,
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> dict:
 
             logs = Path(tempfile.mkdtemp(prefix="dm_bench_e2e_"))
             worker_env = {**env.process_env(), **smtp}
-            processes.start(
+            worker = processes.start(
                 "worker",
                 [*celery_worker_args(concurrency=args.concurrency, queues=EVERY_QUEUE), "-P", "prefork"],
                 worker_env,
@@ -185,6 +186,8 @@ def main(argv: list[str] | None = None) -> dict:
             load_before = Path("/proc/loadavg").read_text().split()[:3]
             due = timezone.now()
             Distribution.objects.for_project(project).filter(pk=distribution.pk).update(send_at=due)
+            busy_before, _ = machine_busy_seconds()
+            children_before = cpu_by_pid([receiver.pid, sink.pid])
             began = time.monotonic()
             app.send_task("distributions.tasks.claim_due_distributions")
             expected = 2 * args.customers
@@ -196,6 +199,15 @@ def main(argv: list[str] | None = None) -> dict:
                 done, total = progress(project.pk)
                 log(f"{time.monotonic() - began:7.0f} s: {total:,} messages, {done:,} final")
             load_after = Path("/proc/loadavg").read_text().split()[:3]
+            # CPU seconds: the worker's processes (prefork children live for the whole run), the
+            # receivers, and the whole machine (PostgreSQL, Redis, beat and anything else running).
+            cpu = {
+                "worker": round(sum(cpu_by_pid(process_tree(worker.pid)).values()), 1),
+                "receivers": round(
+                    sum(cpu_by_pid([receiver.pid, sink.pid]).values()) - sum(children_before.values()), 1
+                ),
+                "machine": round(machine_busy_seconds()[0] - busy_before, 1),
+            }
             messages = Message.objects.for_project(project)
             last_delivery = messages.order_by("-sent_at").values_list("sent_at", flat=True).first()
             seconds = (last_delivery - due).total_seconds()
@@ -236,7 +248,7 @@ def main(argv: list[str] | None = None) -> dict:
                 f" ({args.customers / seconds:,.0f} customers/s);"
                 f" budget 1.2 × {args.customers:,} ÷ {raw_rate:,.0f}/s"
                 f" = {budget:,.0f} s: {'met' if met else 'NOT met'} ({seconds / budget:.0%} of the budget);"
-                f" load {load_before} → {load_after}"
+                f" load {load_before} → {load_after}; CPU seconds {cpu}"
             )
             results.update(
                 {
@@ -253,6 +265,10 @@ def main(argv: list[str] | None = None) -> dict:
                     "publications": publications,
                     "loadavg_before": load_before,
                     "loadavg_after": load_after,
+                    "cpu_s": cpu,
+                    "cpu_ms_per_customer": {
+                        name: round(1000 * value / args.customers, 2) for name, value in cpu.items()
+                    },
                 }
             )
             write_result("end_to_end", results)
