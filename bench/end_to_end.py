@@ -40,7 +40,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.api_upsert import cpu_by_pid, machine_busy_seconds, process_tree
+from bench.api_upsert import CLK_TCK, cpu_by_pid, machine_busy_seconds, process_tree
 from bench.common import (
     VENV_BIN,
     Processes,
@@ -62,11 +62,32 @@ EVERY_QUEUE = (
 FINAL_STATES = ("sent", "failed", "skipped", "blocked_limit")
 
 
-def raw_email_rate(project, template, customer, count: int) -> float:
-    """Messages per second of the raw `send_messages` loop into the sink the settings point at."""
+def raw_email_rate(project, template, customer, count: int) -> tuple[float, float]:
+    """(messages per second, CPU ms per message) of the raw `send_messages` loop into the sink the
+    settings point at."""
     message = prebuilt_message(project, template, customer)
     raw_loop(message, 50)  # warm up
-    return count / raw_loop(message, count)
+    cpu_began = time.process_time()
+    rate = count / raw_loop(message, count)
+    return rate, 1000 * (time.process_time() - cpu_began) / count
+
+
+def server_cpu_seconds(command: str) -> float:
+    """CPU seconds of every process named `command` (e.g. postgres), with the children they reaped
+    (a PostgreSQL backend that ended is added to the postmaster's)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, _, rest = (entry / "stat").read_text().rpartition(")")
+        except OSError:
+            continue
+        if head.split("(", 1)[1] != command:
+            continue
+        fields = rest.split()
+        total += sum(int(value) for value in fields[11:15]) / CLK_TCK  # utime stime cutime cstime
+    return total
 
 
 def progress(project_id: int) -> tuple[int, int]:
@@ -161,8 +182,11 @@ def main(argv: list[str] | None = None) -> dict:
             sample = Customer.objects.for_project(project).exclude(email="").order_by("pk").first()
 
             with override_settings(EMAIL_HOST="127.0.0.1", EMAIL_PORT=smtp_port, EMAIL_USE_TLS=False):
-                raw_before = raw_email_rate(project, email_template, sample, args.raw_messages)
-            log(f"raw send_messages into {sink_kind}: {raw_before:,.0f}/s (before)")
+                raw_before, raw_cpu_ms = raw_email_rate(project, email_template, sample, args.raw_messages)
+            log(
+                f"raw send_messages into {sink_kind}: {raw_before:,.0f}/s,"
+                f" {raw_cpu_ms:.2f} ms CPU each (before)"
+            )
 
             logs = Path(tempfile.mkdtemp(prefix="dm_bench_e2e_"))
             worker_env = {**env.process_env(), **smtp}
@@ -187,6 +211,7 @@ def main(argv: list[str] | None = None) -> dict:
             due = timezone.now()
             Distribution.objects.for_project(project).filter(pk=distribution.pk).update(send_at=due)
             busy_before, _ = machine_busy_seconds()
+            servers_before = {name: server_cpu_seconds(name) for name in ("postgres", "redis-server")}
             children_before = cpu_by_pid([receiver.pid, sink.pid])
             began = time.monotonic()
             app.send_task("distributions.tasks.claim_due_distributions")
@@ -206,6 +231,10 @@ def main(argv: list[str] | None = None) -> dict:
                 "receivers": round(
                     sum(cpu_by_pid([receiver.pid, sink.pid]).values()) - sum(children_before.values()), 1
                 ),
+                **{
+                    name: round(server_cpu_seconds(name) - before, 1)
+                    for name, before in servers_before.items()
+                },
                 "machine": round(machine_busy_seconds()[0] - busy_before, 1),
             }
             messages = Message.objects.for_project(project)
@@ -214,10 +243,15 @@ def main(argv: list[str] | None = None) -> dict:
             processes.stop_all()
 
             with override_settings(EMAIL_HOST="127.0.0.1", EMAIL_PORT=smtp_port, EMAIL_USE_TLS=False):
-                raw_after = raw_email_rate(project, email_template, sample, args.raw_messages)
+                raw_after, raw_cpu_after_ms = raw_email_rate(
+                    project, email_template, sample, args.raw_messages
+                )
             raw_rate = (raw_before + raw_after) / 2
             budget = 1.2 * args.customers / raw_rate
-            log(f"raw send_messages into {sink_kind}: {raw_after:,.0f}/s (after); mean {raw_rate:,.0f}/s")
+            log(
+                f"raw send_messages into {sink_kind}: {raw_after:,.0f}/s, {raw_cpu_after_ms:.2f} ms CPU each"
+                f" (after); mean {raw_rate:,.0f}/s"
+            )
 
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -257,6 +291,7 @@ def main(argv: list[str] | None = None) -> dict:
                     "raw_email_per_s_before": round(raw_before),
                     "raw_email_per_s_after": round(raw_after),
                     "raw_email_per_s": round(raw_rate),
+                    "raw_email_cpu_ms_before_after": [round(raw_cpu_ms, 3), round(raw_cpu_after_ms, 3)],
                     "budget_s": round(budget, 1),
                     "met": met,
                     "states": states,
