@@ -31,6 +31,7 @@ twice.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,30 @@ EVERY_QUEUE = (
     "events,segments,distributions,delivery.email,delivery.sms,delivery.webhook,delivery.integrations,bulk"
 )
 FINAL_STATES = ("sent", "failed", "skipped", "blocked_limit")
+
+
+@contextlib.contextmanager
+def autovacuum_on():
+    """PostgreSQL's autovacuum, on for the run. This machine's server runs with it off (its CI
+    configuration); a deployment runs with PostgreSQL's default, on, and a send of this size rewrites
+    millions of queue rows that only vacuum clears from the partial indexes. Turned on through
+    ALTER SYSTEM when it is off, and put back afterwards."""
+    from bench.common import _server_connection
+
+    with contextlib.closing(_server_connection()) as server, server.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        was_on = cursor.fetchone()[0] == "on"
+        if not was_on:
+            log("autovacuum is off on this server: on for the run")
+            cursor.execute("ALTER SYSTEM SET autovacuum = on")
+            cursor.execute("SELECT pg_reload_conf()")
+        try:
+            yield was_on
+        finally:
+            if not was_on:
+                cursor.execute("ALTER SYSTEM RESET autovacuum")
+                cursor.execute("SELECT pg_reload_conf()")
+                log("autovacuum back off")
 
 
 def raw_email_rate(project, template, customer, count: int) -> tuple[float, float]:
@@ -124,7 +149,12 @@ def main(argv: list[str] | None = None) -> dict:
     smtp = {"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port), "EMAIL_USE_TLS": "0"}
     results: dict = {"customers": args.customers, "worker_concurrency": args.concurrency, "sink": sink_kind}
     try:
-        with bench_database(args.database, keep=args.keep) as env, Processes() as processes:
+        with (
+            autovacuum_on() as autovacuum_was_on,
+            bench_database(args.database, keep=args.keep) as env,
+            Processes() as processes,
+        ):
+            results["autovacuum_on_before"] = autovacuum_was_on
             from django.db import connection
             from django.test import override_settings
             from django.utils import timezone
