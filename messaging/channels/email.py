@@ -26,6 +26,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 
 from messaging.channels.base import Batch, Channel, Outcome, PermanentFailure, Sent, TransientFailure
 from messaging.email.compiler import EmailContentError, build_email_content, compiled_email
+from messaging.email.mime import OneShapeEmail
 from messaging.links import unsubscribe_url
 from messaging.rendering import RenderContext
 
@@ -162,7 +163,7 @@ def _session_survives(error: BaseException) -> bool:
 def build_message(
     rendered, *, to: str, from_header: str, reply_to: list[str], message_id: str, unsubscribe: str
 ) -> EmailMultiAlternatives:
-    message = EmailMultiAlternatives(
+    message = OneShapeEmail(
         subject=rendered.subject,
         body=rendered.text,
         from_email=from_header,
