@@ -197,8 +197,10 @@ def main(argv: list[str] | None = None) -> dict:
 
                     before = received_count(port)
                     # This thread's CPU, not wall time: waits for the writer thread would otherwise
-                    # show as the costliest calls, and the writer's own CPU as the caller's.
-                    profiler = cProfile.Profile(time.thread_time) if args.profile else None
+                    # show as the costliest calls, and the writer's own CPU as the caller's
+                    # (`BENCH_CLOCK=wall` shows them: where the caller waits).
+                    clock = time.perf_counter if os.environ.get("BENCH_CLOCK") == "wall" else time.thread_time
+                    profiler = cProfile.Profile(clock) if args.profile else None
                     if profiler:
                         profiler.enable()
                     statements = StatementTimes() if args.sql else contextlib.nullcontext()
