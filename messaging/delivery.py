@@ -53,7 +53,14 @@ from messaging.consent import UNSUBSCRIBED_REASON, unsubscribed_customer_ids
 from messaging.fairness import fair_take
 from messaging.limits import has_limits, quota_take, send_rate, send_tokens_take
 from messaging.models import Message, MessageAttempt, MessageStream, MessageTemplate
-from messaging.outcome_writer import WITHOUT_WAITING_FOR_DISK, OutcomeWriter
+from messaging.outcome_writer import (
+    WITHOUT_WAITING_FOR_DISK,
+    OutcomeWriter,
+    bool_array,
+    int_array,
+    text_array,
+    time_array,
+)
 from messaging.quiet_hours import QUIET_HOURS_REASON, stream_quiet_until
 from messaging.services import MESSAGE_FAILED, _pause_streams
 from tenancy.models import Project
@@ -78,18 +85,19 @@ SELECT %(project)s::bigint, * FROM unnest(
 );
 """
 
+# The attempt row's columns in `_RECORD_ATTEMPTS_SQL`: (parameter, array literal of its values).
 _ATTEMPT_ARRAYS = (
-    "a_message",
-    "a_stream",
-    "a_channel",
-    "a_number",
-    "a_attempted_at",
-    "a_outcome",
-    "a_is_final",
-    "a_error",
-    "a_provider_id",
-    "a_status_code",
-    "a_duration_ms",
+    ("a_message", int_array),
+    ("a_stream", int_array),
+    ("a_channel", text_array),
+    ("a_number", int_array),
+    ("a_attempted_at", time_array),
+    ("a_outcome", text_array),
+    ("a_is_final", bool_array),
+    ("a_error", text_array),
+    ("a_provider_id", text_array),
+    ("a_status_code", int_array),
+    ("a_duration_ms", int_array),
 )
 
 # Only while our claim holds (a sweep may have handed a message to another task): the claim time
@@ -118,17 +126,17 @@ WITH claimed AS (
     FROM messaging_messagestream AS stream
     WHERE message.project_id = %(project)s AND stream.id = message.stream_id AND stream.state = 'open'
       AND (
-        (message.id = ANY(%(claim_ids)s) AND (
+        (message.id = ANY(%(claim_ids)s::bigint[]) AND (
             message.state = 'queued' OR (message.state = 'deferred' AND message.next_attempt_at <= %(now)s)
         ))
-        OR (message.id = ANY(%(renew_ids)s) AND message.state = 'sending'
+        OR (message.id = ANY(%(renew_ids)s::bigint[]) AND message.state = 'sending'
             AND message.claimed_at = ANY(%(renew_since)s::timestamptz[]))
       )
     RETURNING message.id, message.attempts, message.first_attempt_at
 ), released AS (
     UPDATE messaging_message AS message
     SET state = CASE WHEN message.attempts > 0 THEN 'deferred' ELSE 'queued' END, claimed_at = NULL
-    WHERE message.project_id = %(project)s AND message.id = ANY(%(renew_ids)s)
+    WHERE message.project_id = %(project)s AND message.id = ANY(%(renew_ids)s::bigint[])
       AND message.state = 'sending' AND message.claimed_at = ANY(%(renew_since)s::timestamptz[])
       AND message.id NOT IN (SELECT id FROM claimed)
 )
@@ -301,9 +309,9 @@ class OutcomeRecorder:
         params = {
             "project": self.project.pk,
             "now": now,
-            "claim_ids": claim_ids,
-            "renew_ids": renew_ids,
-            "renew_since": renew_since,
+            "claim_ids": int_array(claim_ids),
+            "renew_ids": int_array(renew_ids),
+            "renew_since": time_array(renew_since),
         }
         statements = self._pending_sql(params)
         if claim_ids or renew_ids:
@@ -320,19 +328,21 @@ class OutcomeRecorder:
         if attempts:
             sql.append(_RECORD_ATTEMPTS_SQL)
             params.update(
-                zip(_ATTEMPT_ARRAYS, (list(column) for column in zip(*attempts, strict=True)), strict=True)
+                (name, literal(column))
+                for (name, literal), column in zip(_ATTEMPT_ARRAYS, zip(*attempts, strict=True), strict=True)
             )
         sql.append(_RECORD_OUTCOMES_SQL)
+        pending = self.pending
         params.update(
-            o_message=[o.message.pk for o in self.pending],
-            o_state=[o.state for o in self.pending],
-            o_attempts=[o.attempts for o in self.pending],
-            o_first_attempt_at=[o.first_attempt_at for o in self.pending],
-            o_next_attempt_at=[o.next_attempt_at for o in self.pending],
-            o_last_error=[o.last_error for o in self.pending],
-            o_sent_at=[o.sent_at for o in self.pending],
-            o_recovered=[o.recovered for o in self.pending],
-            o_claimed_at=[o.claimed_at for o in self.pending],
+            o_message=int_array(o.message.pk for o in pending),
+            o_state=text_array(o.state for o in pending),
+            o_attempts=int_array(o.attempts for o in pending),
+            o_first_attempt_at=time_array(o.first_attempt_at for o in pending),
+            o_next_attempt_at=time_array(o.next_attempt_at for o in pending),
+            o_last_error=text_array(o.last_error for o in pending),
+            o_sent_at=time_array(o.sent_at for o in pending),
+            o_recovered=bool_array(o.recovered for o in pending),
+            o_claimed_at=time_array(o.claimed_at for o in pending),
         )
         return sql
 
@@ -498,9 +508,9 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
         {
             "project": project.pk,
             "now": claiming_at[0],
-            "claim_ids": taking,
-            "renew_ids": [],
-            "renew_since": [],
+            "claim_ids": int_array(taking),
+            "renew_ids": "{}",
+            "renew_since": "{}",
         },
     )
     try:
@@ -592,7 +602,13 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
     finally:
         try:
             writer.wait()
-            recorder.flush()
+            if recorder.needs_own_transaction():
+                recorder.flush()
+            elif recorder.pending:
+                # Plain outcomes: one round trip, on the writer's connection when it has one.
+                recorder.record_and_claim(
+                    writer, claim_ids=[], renew_ids=[], renew_since=[], now=timezone.now()
+                ).result()
         finally:
             writer.close()
             plugin.close(batch)
@@ -624,7 +640,8 @@ def _candidate_columns() -> _CandidateColumns:
         FROM {Message._meta.db_table} AS message
         JOIN {Customer._meta.db_table} AS customer
           ON customer.id = message.customer_id AND customer.project_id = message.project_id
-        WHERE message.project_id = %(project)s AND message.id = ANY(%(ids)s) AND message.channel = %(channel)s
+        WHERE message.project_id = %(project)s AND message.id = ANY(%(ids)s::bigint[])
+          AND message.channel = %(channel)s
           AND message.state IN ('{Message.State.QUEUED}', '{Message.State.DEFERRED}')
         ORDER BY message.id
     """  # noqa: S608
@@ -655,7 +672,9 @@ def _load_candidates(*, project: Project, channel: str, message_ids: Sequence[in
     the query), one each for the few templates and streams."""
     columns = _candidate_columns()
     with connection.cursor() as cursor:
-        cursor.execute(columns.sql, {"project": project.pk, "ids": list(message_ids), "channel": channel})
+        cursor.execute(
+            columns.sql, {"project": project.pk, "ids": int_array(message_ids), "channel": channel}
+        )
         rows = cursor.fetchall()
     split = len(columns.message_names)
     database = connection.alias
