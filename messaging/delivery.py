@@ -39,10 +39,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
 
 from django.db import connection, transaction
-from django.db.models.base import ModelState
 from django.utils import timezone
 
 from customers.models import Customer
@@ -53,15 +51,17 @@ from messaging.consent import UNSUBSCRIBED_REASON, unsubscribed_customer_ids
 from messaging.fairness import fair_take
 from messaging.limits import has_limits, quota_take, send_rate, send_tokens_take
 from messaging.models import Message, MessageAttempt, MessageStream, MessageTemplate
-from messaging.outcome_writer import (
-    WITHOUT_WAITING_FOR_DISK,
-    OutcomeWriter,
+from messaging.outcome_writer import WITHOUT_WAITING_FOR_DISK, OutcomeWriter
+from messaging.quiet_hours import QUIET_HOURS_REASON, stream_quiet_until
+from messaging.rows import (
     bool_array,
+    instances_where,
     int_array,
+    loaded,
+    model_columns,
     text_array,
     time_array,
 )
-from messaging.quiet_hours import QUIET_HOURS_REASON, stream_quiet_until
 from messaging.services import MESSAGE_FAILED, _pause_streams
 from tenancy.models import Project
 
@@ -615,87 +615,84 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
     return report
 
 
-@dataclass(frozen=True)
-class _CandidateColumns:
-    """The one query loading a batch's messages with their customers, and how to read its rows."""
-
-    sql: str
-    message_names: tuple[str, ...]  # attribute names, in the select list's order
-    customer_names: tuple[str, ...]
-    # (row position, field) of the columns whose database value needs converting (JSON).
-    conversions: tuple[tuple[int, Any], ...]
-
-
 @cache
-def _candidate_columns() -> _CandidateColumns:
-    message_fields = Message._meta.concrete_fields
-    customer_fields = Customer._meta.concrete_fields
-    select = [f"message.{connection.ops.quote_name(f.column)}" for f in message_fields] + [
-        f"customer.{connection.ops.quote_name(f.column)}" for f in customer_fields
-    ]
-    fields = [*message_fields, *customer_fields]
+def _candidates_sql() -> str:
+    """The one query loading a batch's due messages with their customers and streams."""
     # Names from the models' own metadata, values as parameters.
-    sql = f"""
-        SELECT {", ".join(select)}
+    return f"""
+        SELECT {model_columns(Message, "message").select}, {model_columns(Customer, "customer").select},
+               {model_columns(MessageStream, "stream").select}
         FROM {Message._meta.db_table} AS message
         JOIN {Customer._meta.db_table} AS customer
           ON customer.id = message.customer_id AND customer.project_id = message.project_id
+        JOIN {MessageStream._meta.db_table} AS stream
+          ON stream.id = message.stream_id AND stream.project_id = message.project_id
         WHERE message.project_id = %(project)s AND message.id = ANY(%(ids)s::bigint[])
           AND message.channel = %(channel)s
           AND message.state IN ('{Message.State.QUEUED}', '{Message.State.DEFERRED}')
         ORDER BY message.id
     """  # noqa: S608
-    return _CandidateColumns(
-        sql=sql,
-        message_names=tuple(f.attname for f in message_fields),
-        customer_names=tuple(f.attname for f in customer_fields),
-        conversions=tuple(
-            (position, field) for position, field in enumerate(fields) if hasattr(field, "from_db_value")
-        ),
-    )
 
 
-def _loaded(model, attributes: dict, database: str):
-    """A model instance from its row's converted values, without `Model.__init__`: that walks every
-    field (with its defaults and descriptors) and cost about three times the row itself, 20 µs per
-    message with its customer. Every concrete field is set, so nothing is deferred."""
-    instance = model.__new__(model)
-    instance.__dict__.update(attributes)
-    state = instance._state = ModelState()
-    state.adding, state.db = False, database
-    return instance
+# Template versions are immutable (messaging/models.py): each is read once per process, not once
+# per batch. Keyed by database too, since a test run creates its own.
+_templates: dict[tuple[str, int, int], MessageTemplate] = {}
+_TEMPLATES_KEPT = 500
+
+
+def _batch_templates(project: Project, template_ids: set[int]) -> dict[int, MessageTemplate]:
+    database = connection.settings_dict["NAME"]
+    found = {}
+    for template_id in template_ids:
+        template = _templates.get((database, project.pk, template_id))
+        if template is not None:
+            found[template_id] = template
+    missing = template_ids - set(found)
+    if missing:
+        if len(_templates) > _TEMPLATES_KEPT:
+            _templates.clear()
+        for template in instances_where(
+            MessageTemplate,
+            "row.project_id = %(project)s AND row.id = ANY(%(ids)s::bigint[])",
+            {"project": project.pk, "ids": int_array(missing)},
+        ):
+            found[template.pk] = _templates[(database, project.pk, template.pk)] = template
+    return found
 
 
 def _load_candidates(*, project: Project, channel: str, message_ids: Sequence[int]) -> list[Message]:
     """The batch's due messages with their customer, template and stream attached: one query for the
-    messages and customers, read as rows (the ORM's query building and instances cost more than
-    the query), one each for the few templates and streams."""
-    columns = _candidate_columns()
+    messages, customers and streams, read as rows (the ORM's query building and instances cost
+    more than the query); templates from this process's cache, or one query for those it lacks."""
     with connection.cursor() as cursor:
         cursor.execute(
-            columns.sql, {"project": project.pk, "ids": int_array(message_ids), "channel": channel}
+            _candidates_sql(), {"project": project.pk, "ids": int_array(message_ids), "channel": channel}
         )
         rows = cursor.fetchall()
-    split = len(columns.message_names)
+    if not rows:
+        return []
+    message_columns, customer_columns = model_columns(Message, "message"), model_columns(Customer, "customer")
+    stream_columns = model_columns(MessageStream, "stream")
+    customer_from = len(message_columns.names)
+    stream_from = customer_from + len(customer_columns.names)
     database = connection.alias
     candidates = []
+    streams: dict[int, MessageStream] = {}
     for row in rows:
-        if columns.conversions:
-            row = list(row)
-            for position, field in columns.conversions:
-                row[position] = field.from_db_value(row[position], None, connection)
-        message = _loaded(Message, dict(zip(columns.message_names, row[:split], strict=True)), database)
-        customer = _loaded(Customer, dict(zip(columns.customer_names, row[split:], strict=True)), database)
-        message._state.fields_cache["customer"] = customer
-        candidates.append(message)
-    if not candidates:
-        return candidates
-    # A batch shares a few templates and streams: load each once, not once per message.
-    templates = MessageTemplate.objects.for_project(project).in_bulk({m.template_id for m in candidates})
-    streams = MessageStream.objects.for_project(project).in_bulk({m.stream_id for m in candidates})
-    for message in candidates:
+        message = loaded(Message, message_columns, row[:customer_from], database)
+        customer = loaded(Customer, customer_columns, row[customer_from:stream_from], database)
+        # A batch shares a few streams: one instance each.
+        stream = streams.get(message.stream_id)
+        if stream is None:
+            stream = streams[message.stream_id] = loaded(
+                MessageStream, stream_columns, row[stream_from:], database
+            )
         cached = message._state.fields_cache
-        cached["template"], cached["stream"] = templates[message.template_id], streams[message.stream_id]
+        cached["customer"], cached["stream"] = customer, stream
+        candidates.append(message)
+    templates = _batch_templates(project, {message.template_id for message in candidates})
+    for message in candidates:
+        message._state.fields_cache["template"] = templates[message.template_id]
     return candidates
 
 
