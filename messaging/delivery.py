@@ -54,6 +54,7 @@ from messaging.models import Message, MessageAttempt, MessageStream, MessageTemp
 from messaging.outcome_writer import WITHOUT_WAITING_FOR_DISK, OutcomeWriter
 from messaging.quiet_hours import QUIET_HOURS_REASON, stream_quiet_until
 from messaging.rows import (
+    TimeArrays,
     bool_array,
     instances_where,
     int_array,
@@ -184,6 +185,10 @@ class OutcomeRecorder:
     batch: Batch
     report: DeliveryReport
     pending: list[MessageOutcome] = field(default_factory=list)
+    # Whether `pending` holds a success or a final failure: asked after every message, so kept
+    # rather than searched for.
+    sent_pending: bool = False
+    failed_pending: bool = False
 
     def add_outcome(
         self,
@@ -208,6 +213,7 @@ class OutcomeRecorder:
         is_final = False
         if isinstance(outcome, Sent):
             result.state, result.sent_at = Message.State.SENT, attempted_at
+            self.sent_pending = True
             # Every attempt before a success failed: a success after one makes the message recovered.
             result.recovered = attempts_before > 0
             # A failed attempt's error stays for the record; a hold's reason (quiet hours) does not.
@@ -226,6 +232,7 @@ class OutcomeRecorder:
                 self.report.deferred += 1
             else:
                 result.state, is_final = Message.State.FAILED, True
+                self.failed_pending = True
                 self.report.failed += 1
             attempt_outcome = (
                 MessageAttempt.Outcome.PERMANENT
@@ -289,10 +296,10 @@ class OutcomeRecorder:
 
     def needs_own_transaction(self) -> bool:
         """A final failure, or a success the channel reacts to, is written at once with its effects."""
-        return any(o.state == Message.State.FAILED for o in self.pending) or (
-            any(o.state == Message.State.SENT for o in self.pending)
-            and self.channel.wants_on_sent(self.batch)
-        )
+        return self.failed_pending or (self.sent_pending and self.channel.wants_on_sent(self.batch))
+
+    def _clear_pending(self) -> None:
+        self.pending, self.sent_pending, self.failed_pending = [], False, False
 
     def record_and_claim(
         self,
@@ -316,7 +323,7 @@ class OutcomeRecorder:
         statements = self._pending_sql(params)
         if claim_ids or renew_ids:
             statements.append(_CLAIM_SQL)
-        self.pending = []
+        self._clear_pending()
         return writer.submit(statements, params)
 
     def _pending_sql(self, params: dict) -> list[str]:
@@ -324,25 +331,26 @@ class OutcomeRecorder:
         if not self.pending:
             return []
         sql = []
-        attempts = [o.attempt for o in self.pending if o.attempt is not None]
+        pending = self.pending
+        times = TimeArrays()
+        attempts = [o.attempt for o in pending if o.attempt is not None]
         if attempts:
             sql.append(_RECORD_ATTEMPTS_SQL)
             params.update(
-                (name, literal(column))
+                (name, times(column) if literal is time_array else literal(column))
                 for (name, literal), column in zip(_ATTEMPT_ARRAYS, zip(*attempts, strict=True), strict=True)
             )
         sql.append(_RECORD_OUTCOMES_SQL)
-        pending = self.pending
         params.update(
             o_message=int_array(o.message.pk for o in pending),
             o_state=text_array(o.state for o in pending),
             o_attempts=int_array(o.attempts for o in pending),
-            o_first_attempt_at=time_array(o.first_attempt_at for o in pending),
-            o_next_attempt_at=time_array(o.next_attempt_at for o in pending),
+            o_first_attempt_at=times(o.first_attempt_at for o in pending),
+            o_next_attempt_at=times(o.next_attempt_at for o in pending),
             o_last_error=text_array(o.last_error for o in pending),
-            o_sent_at=time_array(o.sent_at for o in pending),
+            o_sent_at=times(o.sent_at for o in pending),
             o_recovered=bool_array(o.recovered for o in pending),
-            o_claimed_at=time_array(o.claimed_at for o in pending),
+            o_claimed_at=times(o.claimed_at for o in pending),
         )
         return sql
 
@@ -355,7 +363,7 @@ class OutcomeRecorder:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("".join([WITHOUT_WAITING_FOR_DISK, *self._pending_sql(params)]), params)
-            self.pending = []
+            self._clear_pending()
             if any(o.state == Message.State.SENT for o in pending) and self.channel.wants_on_sent(self.batch):
                 self.channel.on_sent(batch=self.batch)
             failed = [o for o in pending if o.state == Message.State.FAILED]

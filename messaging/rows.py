@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import JSONField, Model
 from django.db.models.base import ModelState
 
 
@@ -45,7 +45,12 @@ def loaded(model: type[Model], columns: ModelColumns, values: tuple | list, data
     if columns.conversions:
         values = list(values)
         for position, field in columns.conversions:
-            values[position] = field.from_db_value(values[position], None, connection)
+            value = values[position]
+            # Most JSON columns here hold an empty object (metadata): no decoder needed for it.
+            if value == "{}" and isinstance(field, JSONField) and field.decoder is None:
+                values[position] = {}
+            else:
+                values[position] = field.from_db_value(value, None, connection)
     instance = model.__new__(model)
     instance.__dict__.update(zip(columns.names, values, strict=True))
     state = instance._state = ModelState()
@@ -81,6 +86,29 @@ def text_array(values: Iterable[str | None]) -> str:
 def time_array(values: Iterable[datetime | None]) -> str:
     """Aware datetimes (a naive one would be read in the connection's time zone)."""
     return "{" + ",".join("NULL" if value is None else f'"{value.isoformat()}"' for value in values) + "}"
+
+
+class TimeArrays:
+    """`time_array`, each datetime object written out once however often it appears in one
+    statement's arrays (a message's attempt, first attempt and success times are mostly one
+    object; a slice shares its claim time)."""
+
+    def __init__(self) -> None:
+        # id → (the datetime, kept so that its id cannot be reused meanwhile; its literal)
+        self._written: dict[int, tuple[datetime, str]] = {}
+
+    def __call__(self, values: Iterable[datetime | None]) -> str:
+        written = self._written
+        elements = []
+        for value in values:
+            if value is None:
+                elements.append("NULL")
+                continue
+            known = written.get(id(value))
+            if known is None:
+                known = written[id(value)] = (value, f'"{value.isoformat()}"')
+            elements.append(known[1])
+        return "{" + ",".join(elements) + "}"
 
 
 def bool_array(values: Iterable[bool]) -> str:
