@@ -47,10 +47,10 @@ from customers.models import Customer
 from eventbus.services import publish_many
 from messaging.channels import get_channel
 from messaging.channels.base import Batch, Channel, Outcome, PermanentFailure, RenderFailed, Sent
-from messaging.consent import UNSUBSCRIBED_REASON, unsubscribed_customer_ids
+from messaging.consent import UNSUBSCRIBED_REASON
 from messaging.fairness import fair_take
 from messaging.limits import has_limits, quota_take, send_rate, send_tokens_take
-from messaging.models import Message, MessageAttempt, MessageStream, MessageTemplate
+from messaging.models import CustomerConsent, Message, MessageAttempt, MessageStream, MessageTemplate
 from messaging.outcome_writer import WITHOUT_WAITING_FOR_DISK, OutcomeWriter
 from messaging.quiet_hours import QUIET_HOURS_REASON, stream_quiet_until
 from messaging.rows import (
@@ -403,17 +403,18 @@ class DeliveryPolicy:
     (skipped), the stream's quiet hours (deferred to their end), the channel's send rate (deferred
     until a token is due), the project's message limit (held as `blocked_limit`).
 
-    Consent is read once per batch; the rate's tokens are taken from Redis a few at a time; the
+    Consent is read once per batch, with the batch's messages (`unsubscribed`: the customers who
+    unsubscribed from the channel); the rate's tokens are taken from Redis a few at a time; the
     limit is counted per message, and only for a message's first attempt (a retry was counted).
     """
 
     TOKENS_AT_ONCE = 20
 
-    def __init__(self, *, project: Project, channel: str, candidates: Sequence[Message]) -> None:
+    def __init__(
+        self, *, project: Project, channel: str, candidates: Sequence[Message], unsubscribed: set[int]
+    ) -> None:
         self.project, self.channel = project, channel
-        self.unsubscribed = unsubscribed_customer_ids(
-            project=project, channel=channel, customer_ids={m.customer_id for m in candidates}
-        )
+        self.unsubscribed = unsubscribed
         self.rate_applies = send_rate(channel) is not None
         self.limits_apply = has_limits(project)
         self.tokens = 0
@@ -496,7 +497,7 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
     """
     plugin = get_channel(channel)
     report = DeliveryReport()
-    candidates = _load_candidates(project=project, channel=channel, message_ids=message_ids)
+    candidates, unsubscribed = _load_candidates(project=project, channel=channel, message_ids=message_ids)
     if not candidates:
         return report
     writer = OutcomeWriter(overlapping=len(candidates) > CLAIM_AT_ONCE and not connection.in_atomic_block)
@@ -522,7 +523,9 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
         },
     )
     try:
-        policy = DeliveryPolicy(project=project, channel=channel, candidates=candidates)
+        policy = DeliveryPolicy(
+            project=project, channel=channel, candidates=candidates, unsubscribed=unsubscribed
+        )
         batch = plugin.prepare(project=project, messages=candidates)
     except BaseException:
         with contextlib.suppress(Exception):  # the claim's own error would hide this one
@@ -629,7 +632,14 @@ def _candidates_sql() -> str:
     # Names from the models' own metadata, values as parameters.
     return f"""
         SELECT {model_columns(Message, "message").select}, {model_columns(Customer, "customer").select},
-               {model_columns(MessageStream, "stream").select}
+               {model_columns(MessageStream, "stream").select},
+               -- The customer's consent to the channel (messaging/consent.py: no row is subscribed).
+               EXISTS (
+                   SELECT FROM {CustomerConsent._meta.db_table} AS consent
+                   WHERE consent.project_id = message.project_id
+                     AND consent.customer_id = message.customer_id AND consent.channel = message.channel
+                     AND consent.state = '{CustomerConsent.State.UNSUBSCRIBED}'
+               ) AS unsubscribed
         FROM {Message._meta.db_table} AS message
         JOIN {Customer._meta.db_table} AS customer
           ON customer.id = message.customer_id AND customer.project_id = message.project_id
@@ -668,23 +678,27 @@ def _batch_templates(project: Project, template_ids: set[int]) -> dict[int, Mess
     return found
 
 
-def _load_candidates(*, project: Project, channel: str, message_ids: Sequence[int]) -> list[Message]:
-    """The batch's due messages with their customer, template and stream attached: one query for the
-    messages, customers and streams, read as rows (the ORM's query building and instances cost
-    more than the query); templates from this process's cache, or one query for those it lacks."""
+def _load_candidates(
+    *, project: Project, channel: str, message_ids: Sequence[int]
+) -> tuple[list[Message], set[int]]:
+    """The batch's due messages with their customer, template and stream attached, and the ids of
+    their customers who unsubscribed from the channel: one query for the messages, customers,
+    streams and consents, read as rows (the ORM's query building and instances cost more than the
+    query); templates from this process's cache, or one query for those it lacks."""
     with connection.cursor() as cursor:
         cursor.execute(
             _candidates_sql(), {"project": project.pk, "ids": int_array(message_ids), "channel": channel}
         )
         rows = cursor.fetchall()
     if not rows:
-        return []
+        return [], set()
     message_columns, customer_columns = model_columns(Message, "message"), model_columns(Customer, "customer")
     stream_columns = model_columns(MessageStream, "stream")
     customer_from = len(message_columns.names)
     stream_from = customer_from + len(customer_columns.names)
     database = connection.alias
     candidates = []
+    unsubscribed = set()
     streams: dict[int, MessageStream] = {}
     for row in rows:
         message = loaded(Message, message_columns, row[:customer_from], database)
@@ -693,15 +707,17 @@ def _load_candidates(*, project: Project, channel: str, message_ids: Sequence[in
         stream = streams.get(message.stream_id)
         if stream is None:
             stream = streams[message.stream_id] = loaded(
-                MessageStream, stream_columns, row[stream_from:], database
+                MessageStream, stream_columns, row[stream_from:-1], database
             )
+        if row[-1]:
+            unsubscribed.add(message.customer_id)
         cached = message._state.fields_cache
         cached["customer"], cached["stream"] = customer, stream
         candidates.append(message)
     templates = _batch_templates(project, {message.template_id for message in candidates})
     for message in candidates:
         message._state.fields_cache["template"] = templates[message.template_id]
-    return candidates
+    return candidates, unsubscribed
 
 
 def _deliver_one(
