@@ -134,9 +134,9 @@ def close_writer_threads(*_args: Any, **_kwargs: Any) -> None:
 
 
 def _forget_inherited_threads() -> None:
-    global _local
-    _local = threading.local()
-    _live.clear()
+    # The parent's threads did not come along, and its lock may have been held by one of them.
+    global _local, _live, _live_lock
+    _local, _live, _live_lock = threading.local(), set(), threading.Lock()
 
 
 atexit.register(close_writer_threads)
