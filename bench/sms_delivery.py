@@ -17,7 +17,8 @@ Each channel runs `--rounds` rounds of fresh messages, each round the raw loop a
 back, and quotes the median round's share: on a machine shared with other work a single pair is
 mostly noise. Each round also reports this process's CPU per message on both sides (the delivery
 writer's thread included), which is what the share follows when every core is busy. `--profile`
-prints cProfile's view of delivery's CPU in the calling thread (`BENCH_SORT`, `BENCH_LINES`);
+prints cProfile's view of delivery's CPU in the calling thread (`BENCH_SORT`, `BENCH_LINES`;
+`BENCH_CLOCK=wall` for its wall time instead, which shows where it waits);
 `--sql` counts and times the statements delivery runs on the caller's connection.
 
 Small scale only (CI-sized runs); every message must end `sent` and arrive exactly once.
