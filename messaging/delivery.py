@@ -125,7 +125,8 @@ _CLAIM_SQL = """
 WITH claimed AS (
     UPDATE messaging_message AS message SET state = 'sending', claimed_at = %(now)s
     FROM messaging_messagestream AS stream
-    WHERE message.project_id = %(project)s AND stream.id = message.stream_id AND stream.state = 'open'
+    WHERE message.project_id = %(project)s AND message.channel = %(channel)s
+      AND stream.id = message.stream_id AND stream.state = 'open'
       AND (
         (message.id = ANY(%(claim_ids)s::bigint[]) AND (
             message.state = 'queued' OR (message.state = 'deferred' AND message.next_attempt_at <= %(now)s)
@@ -315,6 +316,7 @@ class OutcomeRecorder:
         the messages now ours."""
         params = {
             "project": self.project.pk,
+            "channel": self.channel.name,
             "now": now,
             "claim_ids": int_array(claim_ids),
             "renew_ids": int_array(renew_ids),
@@ -497,31 +499,45 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
     """
     plugin = get_channel(channel)
     report = DeliveryReport()
-    candidates, unsubscribed = _load_candidates(project=project, channel=channel, message_ids=message_ids)
-    if not candidates:
-        return report
-    writer = OutcomeWriter(overlapping=len(candidates) > CLAIM_AT_ONCE and not connection.in_atomic_block)
+    writer = OutcomeWriter(overlapping=len(message_ids) > CLAIM_AT_ONCE and not connection.in_atomic_block)
     if writer.overlapping:
         record_every, claim_ahead_below = CLAIM_AT_ONCE // 2, CLAIM_AT_ONCE
     else:
         record_every, claim_ahead_below = CLAIM_AT_ONCE, 1
-    by_id = {message.pk: message for message in candidates}
-    to_claim = [message.pk for message in candidates]
-    queue: deque[ClaimedMessage] = deque()
-    # The first slice's claim travels (on the writer's connection) while the batch's other reads
-    # are made on ours.
+    # The first slice's claim travels (on the writer's connection) while the batch is loaded and its
+    # other reads are made on ours: ids in the order they are loaded in, and the claim itself checks
+    # that each is this project's, on this channel and due.
+    first_slice = sorted(message_ids)[:CLAIM_AT_ONCE]
     claiming_at: tuple[datetime, float] | None = (timezone.now(), time.monotonic())
-    taking, to_claim = to_claim[:CLAIM_AT_ONCE], to_claim[CLAIM_AT_ONCE:]
     claiming: Future | None = writer.submit(  # the claim of the next slice, under way
         [_CLAIM_SQL],
         {
             "project": project.pk,
+            "channel": channel,
             "now": claiming_at[0],
-            "claim_ids": int_array(taking),
+            "claim_ids": int_array(first_slice),
             "renew_ids": "{}",
             "renew_since": "{}",
         },
     )
+    try:
+        candidates, unsubscribed = _load_candidates(
+            project=project, channel=channel, message_ids=message_ids, claiming=first_slice
+        )
+        # Loaded are the due messages and those of the first slice being sent (by us, or by
+        # another task): with none of the first kind, whether the batch has anything for us is the
+        # claim's answer.
+        if all(message.state == Message.State.SENDING for message in candidates) and not claiming.result():
+            writer.close()
+            return report
+    except BaseException:
+        with contextlib.suppress(Exception):  # the claim's own error would hide this one
+            writer.close()
+        raise
+    by_id = {message.pk: message for message in candidates}
+    claimed_first = set(first_slice)
+    to_claim = [message.pk for message in candidates if message.pk not in claimed_first]
+    queue: deque[ClaimedMessage] = deque()
     try:
         policy = DeliveryPolicy(
             project=project, channel=channel, candidates=candidates, unsubscribed=unsubscribed
@@ -647,7 +663,9 @@ def _candidates_sql() -> str:
           ON stream.id = message.stream_id AND stream.project_id = message.project_id
         WHERE message.project_id = %(project)s AND message.id = ANY(%(ids)s::bigint[])
           AND message.channel = %(channel)s
-          AND message.state IN ('{Message.State.QUEUED}', '{Message.State.DEFERRED}')
+          AND (message.state IN ('{Message.State.QUEUED}', '{Message.State.DEFERRED}')
+               -- The batch's first slice may have been claimed (by us) before this read.
+               OR (message.state = '{Message.State.SENDING}' AND message.id = ANY(%(claiming)s::bigint[])))
         ORDER BY message.id
     """  # noqa: S608
 
@@ -679,15 +697,22 @@ def _batch_templates(project: Project, template_ids: set[int]) -> dict[int, Mess
 
 
 def _load_candidates(
-    *, project: Project, channel: str, message_ids: Sequence[int]
+    *, project: Project, channel: str, message_ids: Sequence[int], claiming: Sequence[int]
 ) -> tuple[list[Message], set[int]]:
-    """The batch's due messages with their customer, template and stream attached, and the ids of
-    their customers who unsubscribed from the channel: one query for the messages, customers,
-    streams and consents, read as rows (the ORM's query building and instances cost more than the
-    query); templates from this process's cache, or one query for those it lacks."""
+    """The batch's due messages (and those of `claiming` being sent) with their customer, template
+    and stream attached, and the ids of their customers who unsubscribed from the channel: one
+    query for the messages, customers, streams and consents, read as rows (the ORM's query building
+    and instances cost more than the query); templates from this process's cache, or one query for
+    those it lacks."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _candidates_sql(), {"project": project.pk, "ids": int_array(message_ids), "channel": channel}
+            _candidates_sql(),
+            {
+                "project": project.pk,
+                "ids": int_array(message_ids),
+                "channel": channel,
+                "claiming": int_array(claiming),
+            },
         )
         rows = cursor.fetchall()
     if not rows:
