@@ -252,6 +252,59 @@ def verify(*, project, distribution, segment, stream, channels: list[str]) -> di
     return {"publications": publications, "events": events, **{c: v[0] for c, v in per_channel.items()}}
 
 
+def audience_with_codes(project, customers: int, results: dict):
+    """An auto-update segment holding every loaded customer, synced, and a campaign with a code for
+    each of them (the worker's generator): (segment, campaign). Timings go into `results`."""
+    from django.db import connection
+
+    from campaigns.models import CodeGenerationJob
+    from campaigns.services import campaign_create, code_generation_run
+    from segments import sync
+    from segments.models import SegmentSyncJob
+    from segments.services import segment_create
+    from tenancy.ids import new_public_id
+
+    segment = segment_create(
+        project=project, name="Everyone", type="auto-update", filter=ALL_CUSTOMERS_FILTER
+    )
+    job = SegmentSyncJob.objects.for_project(project).filter(segment=segment).latest("pk")
+    began = time.perf_counter()
+    assert sync.sync_job_run(job.pk)
+    segment.refresh_from_db()
+    results["segment_sync_s"] = round(time.perf_counter() - began, 2)
+    log(f"segment synced: {segment.member_count:,} members in {results['segment_sync_s']} s")
+    assert segment.member_count == customers
+
+    campaign = campaign_create(
+        project=project,
+        fields={
+            "name": "Bench send",
+            "campaign_type": "DISCOUNT_COUPONS",
+            "type": "STATIC",
+            "voucher": {
+                "type": "DISCOUNT_VOUCHER",
+                "discount": {"type": "PERCENT", "percent_off": 10},
+                "code_config": {
+                    "pattern": "SEND-##########",
+                    "charset": "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ",
+                },
+            },
+        },
+    )
+    code_job = CodeGenerationJob.objects.create(
+        project=project, public_id=new_public_id("aa", 24), campaign=campaign, requested=customers
+    )
+    began = time.perf_counter()
+    code_job = code_generation_run(job=code_job)
+    results["codes_generated"] = code_job.generated
+    results["code_generation_s"] = round(time.perf_counter() - began, 2)
+    log(f"{code_job.generated:,} codes generated in {results['code_generation_s']} s")
+    with connection.cursor() as cursor:
+        for table in ("campaigns_voucher", "segments_segmentmember", "customers_customer"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    return segment, campaign
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS")
@@ -267,14 +320,8 @@ def main(argv: list[str] | None = None) -> dict:
         from django.db import connection
 
         from bench.generate import load_customers
-        from campaigns.models import CodeGenerationJob
-        from campaigns.services import campaign_create, code_generation_run
         from distributions import services, tasks
         from distributions.models import Distribution
-        from segments import sync
-        from segments.models import SegmentSyncJob
-        from segments.services import segment_create
-        from tenancy.ids import new_public_id
         from tenancy.models import Project
         from webhooks_out.services import webhook_endpoint_create
 
@@ -287,44 +334,7 @@ def main(argv: list[str] | None = None) -> dict:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE customers_customer")
 
-        segment = segment_create(
-            project=project, name="Everyone", type="auto-update", filter=ALL_CUSTOMERS_FILTER
-        )
-        job = SegmentSyncJob.objects.for_project(project).filter(segment=segment).latest("pk")
-        began = time.perf_counter()
-        assert sync.sync_job_run(job.pk)
-        segment.refresh_from_db()
-        results["segment_sync_s"] = round(time.perf_counter() - began, 2)
-        log(f"segment synced: {segment.member_count:,} members in {results['segment_sync_s']} s")
-        assert segment.member_count == args.customers
-
-        campaign = campaign_create(
-            project=project,
-            fields={
-                "name": "Bench send",
-                "campaign_type": "DISCOUNT_COUPONS",
-                "type": "STATIC",
-                "voucher": {
-                    "type": "DISCOUNT_VOUCHER",
-                    "discount": {"type": "PERCENT", "percent_off": 10},
-                    "code_config": {
-                        "pattern": "SEND-##########",
-                        "charset": "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ",
-                    },
-                },
-            },
-        )
-        code_job = CodeGenerationJob.objects.create(
-            project=project, public_id=new_public_id("aa", 24), campaign=campaign, requested=args.customers
-        )
-        began = time.perf_counter()
-        code_job = code_generation_run(job=code_job)
-        results["codes_generated"] = code_job.generated
-        results["code_generation_s"] = round(time.perf_counter() - began, 2)
-        log(f"{code_job.generated:,} codes generated in {results['code_generation_s']} s")
-        with connection.cursor() as cursor:
-            for table in ("campaigns_voucher", "segments_segmentmember", "customers_customer"):
-                cursor.execute(f"VACUUM ANALYZE {table}")
+        segment, campaign = audience_with_codes(project, args.customers, results)
 
         endpoint = webhook_endpoint_create(project=project, url="http://127.0.0.1:9/bench", name="Bench")
         distribution = services.distribution_create(

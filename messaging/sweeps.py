@@ -4,7 +4,11 @@
 - Stale claims: a message `sending` for more than twice its channel's timeout was claimed by a task
   that died; it goes back to `queued` (it may have been sent: the resend carries the same key).
 - Orphans: a message `queued` for over a minute was never handed over (the broker was down at
-  commit, or the task was lost); it is handed over again.
+  commit, or the task was lost); it is handed over again. Unless its project still has batches
+  waiting on a fair queue that is moving (`fairness.projects_waiting`): a large send's messages wait
+  their turn for many minutes, and handing each of them over again every sweep rewrote every
+  waiting row and doubled the tasks, for nothing. The project's old queued messages are swept once
+  its backlog is gone, or once the queue stops moving.
 
 - Held too long: a message held by the project's message limit for more than 7 days fails.
 
@@ -22,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from messaging.channels import CHANNEL_CLASSES, get_channel
+from messaging.fairness import projects_waiting
 from messaging.limits import held_messages_expire
 from messaging.services import enqueue_delivery
 
@@ -45,7 +50,11 @@ DUE_RETRIES = (
     "candidate.state = 'deferred' AND candidate.next_attempt_at <= %(now)s",
     "candidate.next_attempt_at",
 )
-ORPHANS = ("candidate.state = 'queued' AND candidate.queued_at < %(before)s", "candidate.queued_at")
+ORPHANS = (
+    "candidate.state = 'queued' AND candidate.queued_at < %(before)s"
+    " AND candidate.project_id <> ALL(%(waiting)s::bigint[])",
+    "candidate.queued_at",
+)
 STALE_CLAIMS = (
     "candidate.state = 'sending' AND candidate.channel = %(channel)s AND candidate.claimed_at < %(before)s",
     "candidate.claimed_at",
@@ -84,7 +93,11 @@ def messages_sweep(*, orphan_after: timedelta = ORPHAN_AFTER) -> dict[str, int]:
     now = timezone.now()
     counts = {
         "due_retries": _sweep(DUE_RETRIES, {"now": now}, deadline),
-        "orphans": _sweep(ORPHANS, {"now": now, "before": now - orphan_after}, deadline),
+        "orphans": _sweep(
+            ORPHANS,
+            {"now": now, "before": now - orphan_after, "waiting": sorted(projects_waiting(CHANNEL_CLASSES))},
+            deadline,
+        ),
         "stale_claims": 0,
         "expired_held": held_messages_expire(now=now, limit=SWEEP_LIMIT),
     }

@@ -6,7 +6,7 @@ never more duplicates than kills; no customer is given a second code and no code
 customers. Beat is played by the test: the message sweep and the sending sweep, with the clock moved
 past their thresholds.
 
-CI sends to the issue's 2,000 customers (about 1.5 minutes on this 2-core machine);
+CI sends to the issue's 2,000 customers (about 20 s on this 2-core machine);
 DM_FAULT_CUSTOMERS=100000 runs it (and the Redis-restart one) at the issue's on-demand scale
 (docs/benchmarks.md, "Fault runs")."""
 

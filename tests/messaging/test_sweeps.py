@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from messaging.delivery import messages_deliver
+from messaging.fairness import STALLED_AFTER_SECONDS, fair_take
 from messaging.models import Message
 from messaging.services import message_stream_pause
 from messaging.sweeps import messages_sweep
@@ -72,6 +73,34 @@ def test_a_message_queued_for_over_a_minute_is_handed_over_again(local_project, 
     # Handed over again, it waits another minute before the next sweep would touch it.
     assert reload(orphan).queued_at > reload(fresh).queued_at
     assert messages_sweep()["orphans"] == 0
+
+
+def test_messages_waiting_their_turn_in_a_moving_backlog_are_not_handed_over_again(
+    local_project, stream, template, published, django_capture_on_commit_callbacks
+):
+    people = customers(local_project, 4)
+    with django_capture_on_commit_callbacks(execute=True):  # handed over: two batches on the fair queue
+        first = enqueue(local_project, stream, template, people[:2])
+        waiting = enqueue(local_project, stream, template, people[2:], cause_key="manual:distr_summer")
+    assert fair_take("webhook")[1] == [m.pk for m in first]  # a task took the first batch just now
+    published.clear()
+    Message.objects.for_project(local_project).update(queued_at=timezone.now() - timedelta(minutes=5))
+
+    # The second batch still waits on the fair queue, which is moving: its messages are not lost.
+    assert messages_sweep()["orphans"] == 0
+    assert published == []
+    assert {reload(m).state for m in first + waiting} == {"queued"}
+
+    # Nothing taken for longer than the stall threshold: the waiting batch has no task left to take
+    # it, and every old queued message is handed over again.
+    with time_machine.travel(timezone.now() + timedelta(seconds=STALLED_AFTER_SECONDS + 1)):
+        assert messages_sweep()["orphans"] == 4
+    assert published == [
+        (
+            "messaging.tasks.deliver_webhook",
+            [local_project.pk, "webhook", sorted(m.pk for m in first + waiting)],
+        )
+    ]
 
 
 def test_due_retries_go_back_to_the_queue_and_later_ones_wait(
