@@ -17,7 +17,8 @@ Each channel runs `--rounds` rounds of fresh messages, each round the raw loop a
 back, and quotes the median round's share: on a machine shared with other work a single pair is
 mostly noise. Each round also reports this process's CPU per message on both sides (the delivery
 writer's thread included), which is what the share follows when every core is busy. `--profile`
-prints cProfile's view of delivery's CPU in the calling thread (`BENCH_SORT`, `BENCH_LINES`);
+prints cProfile's view of delivery's CPU in the calling thread (`BENCH_SORT`, `BENCH_LINES`;
+`BENCH_CLOCK=wall` for its wall time instead, which shows where it waits);
 `--sql` counts and times the statements delivery runs on the caller's connection.
 
 Small scale only (CI-sized runs); every message must end `sent` and arrive exactly once.
@@ -197,8 +198,10 @@ def main(argv: list[str] | None = None) -> dict:
 
                     before = received_count(port)
                     # This thread's CPU, not wall time: waits for the writer thread would otherwise
-                    # show as the costliest calls, and the writer's own CPU as the caller's.
-                    profiler = cProfile.Profile(time.thread_time) if args.profile else None
+                    # show as the costliest calls, and the writer's own CPU as the caller's
+                    # (`BENCH_CLOCK=wall` shows them: where the caller waits).
+                    clock = time.perf_counter if os.environ.get("BENCH_CLOCK") == "wall" else time.thread_time
+                    profiler = cProfile.Profile(clock) if args.profile else None
                     if profiler:
                         profiler.enable()
                     statements = StatementTimes() if args.sql else contextlib.nullcontext()

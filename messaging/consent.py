@@ -1,8 +1,9 @@
 """Customers' consent per channel: what they chose, and who is suppressed at delivery time.
 
 No row means subscribed (the business collected consent before it imported its customers); a row
-records the last choice and where it came from. Delivery asks `unsubscribed_customer_ids` once per
-batch, so an unsubscribe that happens after materialisation still holds.
+records the last choice and where it came from. Delivery reads it once per batch, with the batch's
+messages (messaging/delivery.py, the same rule as `unsubscribed_customer_ids`), so an unsubscribe
+that happens after materialisation still holds.
 """
 
 from __future__ import annotations

@@ -11,10 +11,11 @@ each message under its own key (its public id, the `webhook-id`):
 
 - inline (inside a caller's transaction, or a batch of one slice), the round trip at the end of a
   slice writes its outcomes and claims the next slice;
-- overlapping (a worker's batches), an `OutcomeWriter` thread with its own connection writes the
-  outcomes every half slice while the next half is sent (one half in flight, one half being sent),
-  and the next slice is claimed with them, ahead of its turn, so the sender rarely waits for the
-  database.
+- overlapping (a worker's batches), a writer thread with a connection of its own, kept across the
+  calling thread's batches (messaging/outcome_writer.py), writes the outcomes every half slice
+  while the next half is sent (one half in flight, one half being sent), and the next slice is
+  claimed with them, ahead of its turn, so the sender rarely waits for the database. A batch's
+  first claim travels while its other reads are made.
 
 Beat reclaims what a crash left `sending`. Outcomes that need more (a final failure pauses the
 stream and publishes events) are written at once, in a transaction of their own; every claim we
@@ -29,31 +30,39 @@ last few hundred milliseconds of them, which puts those messages back in the que
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import re
 import time
-import zlib
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
 
-from django.db import connection, connections, transaction
-from django.db.models.base import ModelState
+from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.models import Customer
 from eventbus.services import publish_many
 from messaging.channels import get_channel
 from messaging.channels.base import Batch, Channel, Outcome, PermanentFailure, RenderFailed, Sent
-from messaging.consent import UNSUBSCRIBED_REASON, unsubscribed_customer_ids
+from messaging.consent import UNSUBSCRIBED_REASON
 from messaging.fairness import fair_take
 from messaging.limits import has_limits, quota_take, send_rate, send_tokens_take
-from messaging.models import Message, MessageAttempt, MessageStream, MessageTemplate
+from messaging.models import CustomerConsent, Message, MessageAttempt, MessageStream, MessageTemplate
+from messaging.outcome_writer import WITHOUT_WAITING_FOR_DISK, OutcomeWriter
 from messaging.quiet_hours import QUIET_HOURS_REASON, stream_quiet_until
+from messaging.rows import (
+    TimeArrays,
+    bool_array,
+    instances_where,
+    int_array,
+    loaded,
+    model_columns,
+    text_array,
+    time_array,
+)
 from messaging.services import MESSAGE_FAILED, _pause_streams
 from tenancy.models import Project
 
@@ -64,8 +73,6 @@ Claim = tuple[int, datetime | None]  # attempts so far, first attempt time
 # How many messages one round trip claims. Bigger slices save round trips; smaller ones resend less
 # after a crash and notice a pause sooner.
 CLAIM_AT_ONCE = 25
-
-_WITHOUT_WAITING_FOR_DISK = "SET LOCAL synchronous_commit TO OFF;"
 
 _RECORD_ATTEMPTS_SQL = """
 INSERT INTO messaging_messageattempt (
@@ -79,18 +86,19 @@ SELECT %(project)s::bigint, * FROM unnest(
 );
 """
 
+# The attempt row's columns in `_RECORD_ATTEMPTS_SQL`: (parameter, array literal of its values).
 _ATTEMPT_ARRAYS = (
-    "a_message",
-    "a_stream",
-    "a_channel",
-    "a_number",
-    "a_attempted_at",
-    "a_outcome",
-    "a_is_final",
-    "a_error",
-    "a_provider_id",
-    "a_status_code",
-    "a_duration_ms",
+    ("a_message", int_array),
+    ("a_stream", int_array),
+    ("a_channel", text_array),
+    ("a_number", int_array),
+    ("a_attempted_at", time_array),
+    ("a_outcome", text_array),
+    ("a_is_final", bool_array),
+    ("a_error", text_array),
+    ("a_provider_id", text_array),
+    ("a_status_code", int_array),
+    ("a_duration_ms", int_array),
 )
 
 # Only while our claim holds (a sweep may have handed a message to another task): the claim time
@@ -123,19 +131,20 @@ WITH claimed AS (
     UPDATE messaging_message AS message SET state = 'sending', claimed_at = %(now)s
     FROM messaging_messagestream AS stream
     WHERE message.id = ANY(%(claim_ids)s::bigint[] || %(renew_ids)s::bigint[])
-      AND message.project_id = %(project)s AND stream.id = message.stream_id AND stream.state = 'open'
+      AND message.project_id = %(project)s AND message.channel = %(channel)s
+      AND stream.id = message.stream_id AND stream.state = 'open'
       AND (
-        (message.id = ANY(%(claim_ids)s) AND (
+        (message.id = ANY(%(claim_ids)s::bigint[]) AND (
             message.state = 'queued' OR (message.state = 'deferred' AND message.next_attempt_at <= %(now)s)
         ))
-        OR (message.id = ANY(%(renew_ids)s) AND message.state = 'sending'
+        OR (message.id = ANY(%(renew_ids)s::bigint[]) AND message.state = 'sending'
             AND message.claimed_at = ANY(%(renew_since)s::timestamptz[]))
       )
     RETURNING message.id, message.attempts, message.first_attempt_at
 ), released AS (
     UPDATE messaging_message AS message
     SET state = CASE WHEN message.attempts > 0 THEN 'deferred' ELSE 'queued' END, claimed_at = NULL
-    WHERE message.project_id = %(project)s AND message.id = ANY(%(renew_ids)s)
+    WHERE message.project_id = %(project)s AND message.id = ANY(%(renew_ids)s::bigint[])
       AND message.state = 'sending' AND message.claimed_at = ANY(%(renew_since)s::timestamptz[])
       AND message.id NOT IN (SELECT id FROM claimed)
 )
@@ -183,6 +192,10 @@ class OutcomeRecorder:
     batch: Batch
     report: DeliveryReport
     pending: list[MessageOutcome] = field(default_factory=list)
+    # Whether `pending` holds a success or a final failure: asked after every message, so kept
+    # rather than searched for.
+    sent_pending: bool = False
+    failed_pending: bool = False
 
     def add_outcome(
         self,
@@ -207,6 +220,7 @@ class OutcomeRecorder:
         is_final = False
         if isinstance(outcome, Sent):
             result.state, result.sent_at = Message.State.SENT, attempted_at
+            self.sent_pending = True
             # Every attempt before a success failed: a success after one makes the message recovered.
             result.recovered = attempts_before > 0
             # A failed attempt's error stays for the record; a hold's reason (quiet hours) does not.
@@ -225,6 +239,7 @@ class OutcomeRecorder:
                 self.report.deferred += 1
             else:
                 result.state, is_final = Message.State.FAILED, True
+                self.failed_pending = True
                 self.report.failed += 1
             attempt_outcome = (
                 MessageAttempt.Outcome.PERMANENT
@@ -288,10 +303,10 @@ class OutcomeRecorder:
 
     def needs_own_transaction(self) -> bool:
         """A final failure, or a success the channel reacts to, is written at once with its effects."""
-        return any(o.state == Message.State.FAILED for o in self.pending) or (
-            any(o.state == Message.State.SENT for o in self.pending)
-            and self.channel.wants_on_sent(self.batch)
-        )
+        return self.failed_pending or (self.sent_pending and self.channel.wants_on_sent(self.batch))
+
+    def _clear_pending(self) -> None:
+        self.pending, self.sent_pending, self.failed_pending = [], False, False
 
     def record_and_claim(
         self,
@@ -307,15 +322,16 @@ class OutcomeRecorder:
         the messages now ours."""
         params = {
             "project": self.project.pk,
+            "channel": self.channel.name,
             "now": now,
-            "claim_ids": claim_ids,
-            "renew_ids": renew_ids,
-            "renew_since": renew_since,
+            "claim_ids": int_array(claim_ids),
+            "renew_ids": int_array(renew_ids),
+            "renew_since": time_array(renew_since),
         }
         statements = self._pending_sql(params)
         if claim_ids or renew_ids:
             statements.append(_CLAIM_SQL)
-        self.pending = []
+        self._clear_pending()
         return writer.submit(statements, params)
 
     def _pending_sql(self, params: dict) -> list[str]:
@@ -323,23 +339,26 @@ class OutcomeRecorder:
         if not self.pending:
             return []
         sql = []
-        attempts = [o.attempt for o in self.pending if o.attempt is not None]
+        pending = self.pending
+        times = TimeArrays()
+        attempts = [o.attempt for o in pending if o.attempt is not None]
         if attempts:
             sql.append(_RECORD_ATTEMPTS_SQL)
             params.update(
-                zip(_ATTEMPT_ARRAYS, (list(column) for column in zip(*attempts, strict=True)), strict=True)
+                (name, times(column) if literal is time_array else literal(column))
+                for (name, literal), column in zip(_ATTEMPT_ARRAYS, zip(*attempts, strict=True), strict=True)
             )
         sql.append(_RECORD_OUTCOMES_SQL)
         params.update(
-            o_message=[o.message.pk for o in self.pending],
-            o_state=[o.state for o in self.pending],
-            o_attempts=[o.attempts for o in self.pending],
-            o_first_attempt_at=[o.first_attempt_at for o in self.pending],
-            o_next_attempt_at=[o.next_attempt_at for o in self.pending],
-            o_last_error=[o.last_error for o in self.pending],
-            o_sent_at=[o.sent_at for o in self.pending],
-            o_recovered=[o.recovered for o in self.pending],
-            o_claimed_at=[o.claimed_at for o in self.pending],
+            o_message=int_array(o.message.pk for o in pending),
+            o_state=text_array(o.state for o in pending),
+            o_attempts=int_array(o.attempts for o in pending),
+            o_first_attempt_at=times(o.first_attempt_at for o in pending),
+            o_next_attempt_at=times(o.next_attempt_at for o in pending),
+            o_last_error=text_array(o.last_error for o in pending),
+            o_sent_at=times(o.sent_at for o in pending),
+            o_recovered=bool_array(o.recovered for o in pending),
+            o_claimed_at=times(o.claimed_at for o in pending),
         )
         return sql
 
@@ -351,8 +370,8 @@ class OutcomeRecorder:
         params: dict = {"project": self.project.pk}
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("".join([_WITHOUT_WAITING_FOR_DISK, *self._pending_sql(params)]), params)
-            self.pending = []
+                cursor.execute("".join([WITHOUT_WAITING_FOR_DISK, *self._pending_sql(params)]), params)
+            self._clear_pending()
             if any(o.state == Message.State.SENT for o in pending) and self.channel.wants_on_sent(self.batch):
                 self.channel.on_sent(batch=self.batch)
             failed = [o for o in pending if o.state == Message.State.FAILED]
@@ -392,17 +411,18 @@ class DeliveryPolicy:
     (skipped), the stream's quiet hours (deferred to their end), the channel's send rate (deferred
     until a token is due), the project's message limit (held as `blocked_limit`).
 
-    Consent is read once per batch; the rate's tokens are taken from Redis a few at a time; the
+    Consent is read once per batch, with the batch's messages (`unsubscribed`: the customers who
+    unsubscribed from the channel); the rate's tokens are taken from Redis a few at a time; the
     limit is counted per message, and only for a message's first attempt (a retry was counted).
     """
 
     TOKENS_AT_ONCE = 20
 
-    def __init__(self, *, project: Project, channel: str, candidates: Sequence[Message]) -> None:
+    def __init__(
+        self, *, project: Project, channel: str, candidates: Sequence[Message], unsubscribed: set[int]
+    ) -> None:
         self.project, self.channel = project, channel
-        self.unsubscribed = unsubscribed_customer_ids(
-            project=project, channel=channel, customer_ids={m.customer_id for m in candidates}
-        )
+        self.unsubscribed = unsubscribed
         self.rate_applies = send_rate(channel) is not None
         self.limits_apply = has_limits(project)
         self.tokens = 0
@@ -463,89 +483,6 @@ def _deliver_batch_of(project_id: int, message_ids: Sequence[int], *, channel: s
     return messages_deliver(project=project, channel=channel, message_ids=message_ids)
 
 
-class OutcomeWriter:
-    """Runs the recorder's statements in order, one round trip at a time: on a thread of its own with
-    a connection of its own (`overlapping`), so that writing one part of a slice overlaps sending the
-    next, or inline on the caller's connection.
-
-    Inline when the caller holds a transaction (its messages may not be visible to another
-    connection) or the batch is a single slice (nothing to overlap). A round trip is submitted only
-    after the previous one has finished, which is what bounds the messages sent but not recorded.
-    The writer's own connection lives as long as the batch, so its statements are prepared on it
-    once (planning was about a quarter of their server time, 0.5 of 1.9 ms per slice).
-    """
-
-    def __init__(self, *, overlapping: bool) -> None:
-        self.overlapping = overlapping
-        self._thread = ThreadPoolExecutor(max_workers=1) if overlapping else None
-        self._running: Future | None = None
-        self._prepared: set[str] = set()
-
-    def submit(self, statements: list[str], params: dict) -> Future:
-        self.wait()
-        if self._thread is None:
-            done: Future = Future()
-            done.set_result(self._execute(statements, params))
-            return done
-        self._running = self._thread.submit(self._execute, statements, params)
-        return self._running
-
-    def wait(self) -> None:
-        """Until the round trip last submitted has finished; raises what it raised."""
-        running, self._running = self._running, None
-        if running is not None:
-            running.result()
-
-    def close(self) -> None:
-        if self._thread is None:
-            return
-        try:
-            self.wait()
-        finally:
-            self._thread.submit(connections.close_all).result()
-            self._thread.shutdown()
-
-    def _execute(self, statements: list[str], params: dict) -> dict[int, Claim]:
-        if not statements:
-            return {}
-        with connection.cursor() as cursor:
-            if self.overlapping:
-                unprepared = [sql for sql in statements if sql not in self._prepared]
-                if unprepared:
-                    cursor.execute(
-                        "SET plan_cache_mode TO force_generic_plan;"
-                        + "".join(_prepared(sql)[0] for sql in unprepared)
-                    )
-                    self._prepared.update(unprepared)
-                statements = [_prepared(sql)[1] for sql in statements]
-            cursor.execute("".join([_WITHOUT_WAITING_FOR_DISK, *statements]), params)
-            if cursor.description is None:
-                return {}
-            return {message_id: (attempts, first) for message_id, attempts, first in cursor.fetchall()}
-
-
-_PARAMETER = re.compile(r"%\((\w+)\)s(::[\w\[\]]+)?")
-
-
-@cache
-def _prepared(sql: str) -> tuple[str, str]:
-    """`PREPARE` for one of this module's statements, and the `EXECUTE` taking the same parameters
-    (by name, each cast as where it first appears)."""
-    name = f"delivery_{zlib.crc32(sql.encode()):08x}"
-    numbers: dict[str, int] = {}
-    casts: dict[str, str] = {}
-
-    def positional(match: re.Match) -> str:
-        parameter, cast = match.group(1), match.group(2) or ""
-        if parameter not in numbers:
-            numbers[parameter], casts[parameter] = len(numbers) + 1, cast
-        return f"${numbers[parameter]}{cast}"
-
-    body = _PARAMETER.sub(positional, sql).strip().rstrip(";")
-    arguments = ", ".join(f"%({parameter})s{casts[parameter]}" for parameter in numbers)
-    return f"PREPARE {name} AS {body};", f"EXECUTE {name}({arguments});"
-
-
 @dataclass
 class ClaimedMessage:
     message_id: int
@@ -568,22 +505,55 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
     """
     plugin = get_channel(channel)
     report = DeliveryReport()
-    candidates = _load_candidates(project=project, channel=channel, message_ids=message_ids)
-    if not candidates:
-        return report
-    policy = DeliveryPolicy(project=project, channel=channel, candidates=candidates)
-    batch = plugin.prepare(project=project, messages=candidates)
-    recorder = OutcomeRecorder(project=project, channel=plugin, batch=batch, report=report)
-    writer = OutcomeWriter(overlapping=len(candidates) > CLAIM_AT_ONCE and not connection.in_atomic_block)
+    writer = OutcomeWriter(overlapping=len(message_ids) > CLAIM_AT_ONCE and not connection.in_atomic_block)
     if writer.overlapping:
         record_every, claim_ahead_below = CLAIM_AT_ONCE // 2, CLAIM_AT_ONCE
     else:
         record_every, claim_ahead_below = CLAIM_AT_ONCE, 1
+    # The first slice's claim travels (on the writer's connection) while the batch is loaded and its
+    # other reads are made on ours: ids in the order they are loaded in, and the claim itself checks
+    # that each is this project's, on this channel and due.
+    first_slice = sorted(message_ids)[:CLAIM_AT_ONCE]
+    claiming_at: tuple[datetime, float] | None = (timezone.now(), time.monotonic())
+    claiming: Future | None = writer.submit(  # the claim of the next slice, under way
+        [_CLAIM_SQL],
+        {
+            "project": project.pk,
+            "channel": channel,
+            "now": claiming_at[0],
+            "claim_ids": int_array(first_slice),
+            "renew_ids": "{}",
+            "renew_since": "{}",
+        },
+    )
+    try:
+        candidates, unsubscribed = _load_candidates(
+            project=project, channel=channel, message_ids=message_ids, claiming=first_slice
+        )
+        # Loaded are the due messages and those of the first slice being sent (by us, or by
+        # another task): with none of the first kind, whether the batch has anything for us is the
+        # claim's answer.
+        if all(message.state == Message.State.SENDING for message in candidates) and not claiming.result():
+            writer.close()
+            return report
+    except BaseException:
+        with contextlib.suppress(Exception):  # the claim's own error would hide this one
+            writer.close()
+        raise
     by_id = {message.pk: message for message in candidates}
-    to_claim = [message.pk for message in candidates]
+    claimed_first = set(first_slice)
+    to_claim = [message.pk for message in candidates if message.pk not in claimed_first]
     queue: deque[ClaimedMessage] = deque()
-    claiming: Future | None = None  # the claim of the next slice, under way
-    claiming_at: tuple[datetime, float] | None = None
+    try:
+        policy = DeliveryPolicy(
+            project=project, channel=channel, candidates=candidates, unsubscribed=unsubscribed
+        )
+        batch = plugin.prepare(project=project, messages=candidates)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the claim's own error would hide this one
+            writer.close()
+        raise
+    recorder = OutcomeRecorder(project=project, channel=plugin, batch=batch, report=report)
 
     def write(*, claim: bool = False, renew: bool = False) -> None:
         """Submit the pending outcomes, with the next slice's claim or a renewal of every claim we
@@ -665,92 +635,120 @@ def messages_deliver(*, project: Project, channel: str, message_ids: Sequence[in
     finally:
         try:
             writer.wait()
-            recorder.flush()
+            if recorder.needs_own_transaction():
+                recorder.flush()
+            elif recorder.pending:
+                # Plain outcomes: one round trip, on the writer's connection when it has one.
+                recorder.record_and_claim(
+                    writer, claim_ids=[], renew_ids=[], renew_since=[], now=timezone.now()
+                ).result()
         finally:
             writer.close()
             plugin.close(batch)
     return report
 
 
-@dataclass(frozen=True)
-class _CandidateColumns:
-    """The one query loading a batch's messages with their customers, and how to read its rows."""
-
-    sql: str
-    message_names: tuple[str, ...]  # attribute names, in the select list's order
-    customer_names: tuple[str, ...]
-    # (row position, field) of the columns whose database value needs converting (JSON).
-    conversions: tuple[tuple[int, Any], ...]
-
-
 @cache
-def _candidate_columns() -> _CandidateColumns:
-    message_fields = Message._meta.concrete_fields
-    customer_fields = Customer._meta.concrete_fields
-    select = [f"message.{connection.ops.quote_name(f.column)}" for f in message_fields] + [
-        f"customer.{connection.ops.quote_name(f.column)}" for f in customer_fields
-    ]
-    fields = [*message_fields, *customer_fields]
+def _candidates_sql() -> str:
+    """The one query loading a batch's due messages with their customers and streams."""
     # Names from the models' own metadata, values as parameters.
-    sql = f"""
-        SELECT {", ".join(select)}
+    return f"""
+        SELECT {model_columns(Message, "message").select}, {model_columns(Customer, "customer").select},
+               {model_columns(MessageStream, "stream").select},
+               -- The customer's consent to the channel (messaging/consent.py: no row is subscribed).
+               EXISTS (
+                   SELECT FROM {CustomerConsent._meta.db_table} AS consent
+                   WHERE consent.project_id = message.project_id
+                     AND consent.customer_id = message.customer_id AND consent.channel = message.channel
+                     AND consent.state = '{CustomerConsent.State.UNSUBSCRIBED}'
+               ) AS unsubscribed
         FROM {Message._meta.db_table} AS message
         JOIN {Customer._meta.db_table} AS customer
           ON customer.id = message.customer_id AND customer.project_id = message.project_id
-        WHERE message.project_id = %(project)s AND message.id = ANY(%(ids)s) AND message.channel = %(channel)s
-          AND message.state IN ('{Message.State.QUEUED}', '{Message.State.DEFERRED}')
+        JOIN {MessageStream._meta.db_table} AS stream
+          ON stream.id = message.stream_id AND stream.project_id = message.project_id
+        WHERE message.project_id = %(project)s AND message.id = ANY(%(ids)s::bigint[])
+          AND message.channel = %(channel)s
+          AND (message.state IN ('{Message.State.QUEUED}', '{Message.State.DEFERRED}')
+               -- The batch's first slice may have been claimed (by us) before this read.
+               OR (message.state = '{Message.State.SENDING}' AND message.id = ANY(%(claiming)s::bigint[])))
         ORDER BY message.id
     """  # noqa: S608
-    return _CandidateColumns(
-        sql=sql,
-        message_names=tuple(f.attname for f in message_fields),
-        customer_names=tuple(f.attname for f in customer_fields),
-        conversions=tuple(
-            (position, field) for position, field in enumerate(fields) if hasattr(field, "from_db_value")
-        ),
-    )
 
 
-def _loaded(model, attributes: dict, database: str):
-    """A model instance from its row's converted values, without `Model.__init__`: that walks every
-    field (with its defaults and descriptors) and cost about three times the row itself, 20 µs per
-    message with its customer. Every concrete field is set, so nothing is deferred."""
-    instance = model.__new__(model)
-    instance.__dict__.update(attributes)
-    state = instance._state = ModelState()
-    state.adding, state.db = False, database
-    return instance
+# Template versions are immutable (messaging/models.py): each is read once per process, not once
+# per batch. Keyed by database too, since a test run creates its own.
+_templates: dict[tuple[str, int, int], MessageTemplate] = {}
+_TEMPLATES_KEPT = 500
 
 
-def _load_candidates(*, project: Project, channel: str, message_ids: Sequence[int]) -> list[Message]:
-    """The batch's due messages with their customer, template and stream attached: one query for the
-    messages and customers, read as rows (the ORM's query building and instances cost more than
-    the query), one each for the few templates and streams."""
-    columns = _candidate_columns()
+def _batch_templates(project: Project, template_ids: set[int]) -> dict[int, MessageTemplate]:
+    database = connection.settings_dict["NAME"]
+    found = {}
+    for template_id in template_ids:
+        template = _templates.get((database, project.pk, template_id))
+        if template is not None:
+            found[template_id] = template
+    missing = template_ids - set(found)
+    if missing:
+        if len(_templates) > _TEMPLATES_KEPT:
+            _templates.clear()
+        for template in instances_where(
+            MessageTemplate,
+            "row.project_id = %(project)s AND row.id = ANY(%(ids)s::bigint[])",
+            {"project": project.pk, "ids": int_array(missing)},
+        ):
+            found[template.pk] = _templates[(database, project.pk, template.pk)] = template
+    return found
+
+
+def _load_candidates(
+    *, project: Project, channel: str, message_ids: Sequence[int], claiming: Sequence[int]
+) -> tuple[list[Message], set[int]]:
+    """The batch's due messages (and those of `claiming` being sent) with their customer, template
+    and stream attached, and the ids of their customers who unsubscribed from the channel: one
+    query for the messages, customers, streams and consents, read as rows (the ORM's query building
+    and instances cost more than the query); templates from this process's cache, or one query for
+    those it lacks."""
     with connection.cursor() as cursor:
-        cursor.execute(columns.sql, {"project": project.pk, "ids": list(message_ids), "channel": channel})
+        cursor.execute(
+            _candidates_sql(),
+            {
+                "project": project.pk,
+                "ids": int_array(message_ids),
+                "channel": channel,
+                "claiming": int_array(claiming),
+            },
+        )
         rows = cursor.fetchall()
-    split = len(columns.message_names)
+    if not rows:
+        return [], set()
+    message_columns, customer_columns = model_columns(Message, "message"), model_columns(Customer, "customer")
+    stream_columns = model_columns(MessageStream, "stream")
+    customer_from = len(message_columns.names)
+    stream_from = customer_from + len(customer_columns.names)
     database = connection.alias
     candidates = []
+    unsubscribed = set()
+    streams: dict[int, MessageStream] = {}
     for row in rows:
-        if columns.conversions:
-            row = list(row)
-            for position, field in columns.conversions:
-                row[position] = field.from_db_value(row[position], None, connection)
-        message = _loaded(Message, dict(zip(columns.message_names, row[:split], strict=True)), database)
-        customer = _loaded(Customer, dict(zip(columns.customer_names, row[split:], strict=True)), database)
-        message._state.fields_cache["customer"] = customer
-        candidates.append(message)
-    if not candidates:
-        return candidates
-    # A batch shares a few templates and streams: load each once, not once per message.
-    templates = MessageTemplate.objects.for_project(project).in_bulk({m.template_id for m in candidates})
-    streams = MessageStream.objects.for_project(project).in_bulk({m.stream_id for m in candidates})
-    for message in candidates:
+        message = loaded(Message, message_columns, row[:customer_from], database)
+        customer = loaded(Customer, customer_columns, row[customer_from:stream_from], database)
+        # A batch shares a few streams: one instance each.
+        stream = streams.get(message.stream_id)
+        if stream is None:
+            stream = streams[message.stream_id] = loaded(
+                MessageStream, stream_columns, row[stream_from:-1], database
+            )
+        if row[-1]:
+            unsubscribed.add(message.customer_id)
         cached = message._state.fields_cache
-        cached["template"], cached["stream"] = templates[message.template_id], streams[message.stream_id]
-    return candidates
+        cached["customer"], cached["stream"] = customer, stream
+        candidates.append(message)
+    templates = _batch_templates(project, {message.template_id for message in candidates})
+    for message in candidates:
+        message._state.fields_cache["template"] = templates[message.template_id]
+    return candidates, unsubscribed
 
 
 def _deliver_one(

@@ -85,3 +85,13 @@ def _clean_redis_keys():
     ]
     if keys:
         client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _close_delivery_writer_threads():
+    """Delivery's writer threads keep their connection across batches; an idle connection to the test
+    database would block its DROP at the end of the run, so none outlives the test that opened it."""
+    yield
+    from messaging.outcome_writer import close_writer_threads
+
+    close_writer_threads()

@@ -53,8 +53,10 @@ def test_several_slices_arrive_once_each_with_one_attempt_and_the_callers_statem
     attempts = Counter(MessageAttempt.objects.for_project(local_project).values_list("message_id", "outcome"))
     assert attempts == Counter({(message.pk, "sent"): 1 for message in smaller + larger})
     # Claims and outcomes travel on the writer's connection: the caller's own statements are the
-    # batch's constant reads, whatever the number of slices.
-    assert len(larger_queries) == len(smaller_queries), [q["sql"][:60] for q in larger_queries]
+    # batch's constant reads, whatever the number of slices (the template version, immutable, is
+    # read by the first batch only).
+    assert len(larger_queries) <= len(smaller_queries), [q["sql"][:60] for q in larger_queries]
+    assert not [q for q in larger_queries if "messaging_messagetemplate" in q["sql"]]
 
 
 def test_a_final_failure_after_the_next_slice_was_claimed_pauses_the_stream_and_hands_back_the_rest(

@@ -10,8 +10,9 @@ from django.db import connection
 from django.utils import timezone
 
 from messaging import services
-from messaging.delivery import _CLAIM_SQL, _prepared
+from messaging.delivery import _CLAIM_SQL
 from messaging.models import Message
+from messaging.outcome_writer import _prepared
 from tests.support.messaging import customers
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,7 @@ def test_a_large_send_into_a_table_believed_empty_leaves_claims_finding_messages
         _CLAIM_SQL,
         {
             "project": local_project.pk,
+            "channel": "webhook",
             "now": timezone.now(),
             "claim_ids": [m.pk for m in messages[:25]],
             "renew_ids": [],
