@@ -49,9 +49,6 @@ class WrittenMessage:
     def as_string(self, unixfrom: bool = False, linesep: str = "\n") -> str:
         return self.as_bytes(linesep=linesep).decode("utf-8", errors="surrogateescape")
 
-    def __bytes__(self) -> bytes:
-        return self.as_bytes()
-
 
 def _written(email: OneShapeEmail) -> WrittenMessage | None:
     if (
