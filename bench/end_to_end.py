@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
         ):
             results["autovacuum_on_before"] = autovacuum_was_on
             from django.db import connection
+            from django.db.models import Max
             from django.test import override_settings
             from django.utils import timezone
 
@@ -267,8 +268,8 @@ def main(argv: list[str] | None = None) -> dict:
                 },
                 "machine": round(machine_busy_seconds()[0] - busy_before, 1),
             }
-            messages = Message.objects.for_project(project)
-            last_delivery = messages.order_by("-sent_at").values_list("sent_at", flat=True).first()
+            # The latest success: a message not sent has no `sent_at` (and the checks below fail).
+            last_delivery = Message.objects.for_project(project).aggregate(last=Max("sent_at"))["last"]
             seconds = (last_delivery - due).total_seconds()
             processes.stop_all()
 
@@ -291,6 +292,12 @@ def main(argv: list[str] | None = None) -> dict:
                 )
                 states = {f"{channel}.{state}": count for channel, state, count in cursor.fetchall()}
                 cursor.execute(
+                    "SELECT channel, state, last_error, count(*) FROM messaging_message"
+                    " WHERE project_id = %s AND state <> 'sent' GROUP BY 1, 2, 3",
+                    [project.pk],
+                )
+                not_sent = cursor.fetchall()
+                cursor.execute(
                     "SELECT count(*), count(DISTINCT customer_id), count(DISTINCT voucher_id)"
                     " FROM campaigns_publication WHERE project_id = %s AND distribution_id = %s",
                     [project.pk, distribution.pk],
@@ -298,6 +305,8 @@ def main(argv: list[str] | None = None) -> dict:
                 publications, holders, codes = cursor.fetchone()
             webhook_requests = received_count(receiver_port)
             log(f"messages by channel and state: {states}")
+            for channel, state, reason, count in not_sent:
+                log(f"  not sent: {count:,} {channel} messages {state}: {reason!r}")
             log(
                 f"publications {publications:,}, holders {holders:,}, codes {codes:,};"
                 f" webhook requests {webhook_requests:,}"

@@ -5,7 +5,9 @@ queue resolves the audience at that moment and materialises the messages set-bas
 each batch its own short transactions: first the codes (for "publish unique codes", claimed in bulk
 by `campaigns.publications.publish_codes`, one per customer shared by all their channels), then one
 `INSERT … SELECT` per channel. Every step is keyed (`manual:<distribution id>` on publications and
-messages), so running it again, after a crash or alongside the sweep, creates nothing twice.
+messages), so running it again after a crash creates nothing twice. Two runs never overlap: a run
+holds the distribution's materialisation lock (a PostgreSQL session lock, freed when a killed
+worker's connection closes), and the sweep hands over only a distribution whose lock is free.
 
 A code pool too small for the audience fails before anything is published or sent: the distribution
 pauses, saying how many codes are missing; resuming it (after adding codes) tries again.
@@ -15,11 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -44,8 +47,12 @@ from tenancy.models import Project
 logger = logging.getLogger(__name__)
 
 BATCH = 5000
-# A claimed distribution whose materialisation has not finished by then is materialised again.
+# A claimed distribution whose materialisation has not finished by then, and whose lock no live run
+# holds, is materialised again.
 STALLED_AFTER = timedelta(minutes=2)
+# The first key of the materialisation locks (`pg_try_advisory_lock(space, distribution id)`).
+MATERIALISE_LOCK_SPACE = 0x4D41
+_LOCK_KEY = "mod(%s::bigint, 2147483648)::int"  # the distribution's id as the lock's int4 second key
 # The customer column a channel needs to reach someone, and the skip reason when it is empty.
 ADDRESS_OF_CHANNEL = {"email": "email", "sms": "phone"}
 
@@ -213,6 +220,55 @@ def distribution_materialise(*, project: Project, distribution: Distribution) ->
     Safe to run again at any point: publications and messages are keyed by the distribution's cause
     key. Stops quietly when the distribution is no longer sending (deleted meanwhile).
     """
+    with _materialisation_lock(distribution) as ours:
+        if not ours:
+            # Another run is alive (the sweep handed it over while it was working): two runs of one
+            # audience would race for the same customers' codes, and the loser would find the codes
+            # locked by the winner and count those customers as unserved.
+            logger.info("Materialisation of %s is already running; left to it", distribution.public_id)
+            return {}
+        return _materialise(project, distribution)
+
+
+@contextmanager
+def _materialisation_lock(distribution: Distribution) -> Iterator[bool]:
+    """Try to take the distribution's materialisation lock for this database session; yields
+    whether we hold it. Session-level, not per transaction: the run spans many transactions."""
+    key = [MATERIALISE_LOCK_SPACE, distribution.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_try_advisory_lock(%s, {_LOCK_KEY})", key)
+        (ours,) = cursor.fetchone()
+    try:
+        yield ours
+    finally:
+        if ours:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SELECT pg_advisory_unlock(%s, {_LOCK_KEY})", key)
+            except DatabaseError:
+                # An aborted transaction refuses the unlock; ending the session frees the lock.
+                if not connection.in_atomic_block:
+                    connection.close()
+
+
+def materialisation_running(distribution: Distribution) -> bool:
+    """Does a live run (any session's) hold the distribution's materialisation lock?"""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT EXISTS (
+                SELECT FROM pg_locks
+                WHERE locktype = 'advisory' AND granted AND objsubid = 2
+                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND classid = %s::int::oid AND objid = {_LOCK_KEY}::oid
+            )
+            """,  # noqa: S608 (a constant fragment; values are parameters)
+            [MATERIALISE_LOCK_SPACE, distribution.pk],
+        )
+        return cursor.fetchone()[0]
+
+
+def _materialise(project: Project, distribution: Distribution) -> dict[str, int]:
     if not _still_sending(project, distribution):
         return {}
     stream = services.distribution_stream_open(project=project, distribution=distribution)
@@ -391,7 +447,8 @@ def distributions_sweep_sending(*, now: datetime | None = None) -> dict[str, lis
     for distribution in sending:
         if distribution.materialised_at is None:
             started = distribution.sending_started_at or distribution.updated_at
-            if distribution.status == DistributionStatus.SENDING and started <= now - STALLED_AFTER:
+            stalled = distribution.status == DistributionStatus.SENDING and started <= now - STALLED_AFTER
+            if stalled and not materialisation_running(distribution):
                 materialise_distribution.delay(distribution.project_id, distribution.public_id)
                 report["materialise"].append(distribution.public_id)
         elif distribution_check_sent(project=distribution.project, distribution=distribution):

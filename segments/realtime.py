@@ -20,6 +20,7 @@ from datetime import datetime
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from psycopg2 import errorcodes
 
 from customers.models import Customer
 from eventbus.cause import Cause
@@ -196,7 +197,8 @@ def _evaluate_many(
 # part of it starts from the customer's primary key, which a generic plan uses as well as a custom
 # one. (psycopg2 binds parameters on the client, so without this each call would be planned anew.)
 
-_PREPARED_LIMIT = 100  # statements kept per connection; beyond it they are all deallocated
+_PREPARED_LIMIT = 100  # statements kept per connection; beyond it ours are deallocated
+_PREPARED_PREFIX = "segment_recheck_"
 _PLACEHOLDER = re.compile(r"%[s%]")
 _prepared = threading.local()  # the raw connection, its prepared names, and texts PREPARE refused
 
@@ -211,26 +213,48 @@ def _execute_prepared(cursor, sql: str, params: list) -> None:
     raw = connection.connection
     if getattr(_prepared, "raw", None) is not raw:
         _prepared.raw, _prepared.names, _prepared.refused = raw, set(), set()
-    name = "segment_recheck_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:20]
+    name = _PREPARED_PREFIX + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:20]
     if name in _prepared.refused:
         cursor.execute(sql, params)
         return
-    if name not in _prepared.names:
-        if len(_prepared.names) >= _PREPARED_LIMIT:
-            cursor.execute("DEALLOCATE ALL")
-            _prepared.names.clear()
-        try:
-            with transaction.atomic():  # a savepoint: a refused PREPARE must not abort the caller's
-                cursor.execute(f"PREPARE {name} AS {_numbered(sql)}")
-        except DatabaseError:
-            logger.warning("Segment re-check: PostgreSQL refused to prepare the query; run unprepared")
-            _prepared.refused.add(name)
-            cursor.execute(sql, params)
-            return
-        _prepared.names.add(name)
+    if name not in _prepared.names and not _prepare(cursor, name, sql):
+        cursor.execute(sql, params)
+        return
     # LOCAL: for this transaction only; it bears on prepared statements, and only this one is.
     placeholders = ", ".join(["%s"] * len(params))
-    cursor.execute(f"SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE {name} ({placeholders})", params)
+    execute = f"SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE {name} ({placeholders})"
+    try:
+        cursor.execute(execute, params)
+    except DatabaseError as error:
+        if getattr(error.__cause__, "pgcode", None) != errorcodes.INVALID_SQL_STATEMENT_NAME:
+            raise
+        # Something else on this connection deallocated it (`DEALLOCATE ALL`, `DISCARD ALL`, a
+        # pooler): forget what we believed prepared. Outside a transaction, prepare it again now;
+        # inside one the transaction is lost, and the caller's retry prepares afresh.
+        _prepared.names.clear()
+        if connection.in_atomic_block or not _prepare(cursor, name, sql):
+            raise
+        cursor.execute(execute, params)
+
+
+def _prepare(cursor, name: str, sql: str) -> bool:
+    """PREPARE `sql` as `name`, keeping at most `_PREPARED_LIMIT` of ours; False if PostgreSQL refused."""
+    if len(_prepared.names) >= _PREPARED_LIMIT:
+        # Only ours: other code's prepared statements on this connection are not ours to drop.
+        cursor.execute(
+            "SELECT name FROM pg_prepared_statements WHERE starts_with(name, %s)", [_PREPARED_PREFIX]
+        )
+        cursor.execute("".join(f"DEALLOCATE {ours};" for (ours,) in cursor.fetchall()) or "SELECT 1")
+        _prepared.names.clear()
+    try:
+        with transaction.atomic():  # a savepoint: a refused PREPARE must not abort the caller's
+            cursor.execute(f"PREPARE {name} AS {_numbered(sql)}")
+    except DatabaseError:
+        logger.warning("Segment re-check: PostgreSQL refused to prepare the query; run unprepared")
+        _prepared.refused.add(name)
+        return False
+    _prepared.names.add(name)
+    return True
 
 
 def evaluate_customer(

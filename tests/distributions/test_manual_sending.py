@@ -4,7 +4,9 @@ pause, resume and delete reach the message stream."""
 
 from __future__ import annotations
 
+import psycopg2
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from campaigns.models import Publication
@@ -165,6 +167,45 @@ def test_the_sweep_hands_a_stalled_materialisation_over_again(local_project, ada
     time_machine.shift(sending.STALLED_AFTER.total_seconds() + 1)
 
     assert sending.distributions_sweep_sending()["materialise"] == [distribution.public_id]
+
+
+def test_while_a_live_run_holds_the_materialisation_another_run_and_the_sweep_leave_it_alone(
+    local_project, ada, endpoint, time_machine
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    campaign = make_campaign(local_project, codes_count=1)
+    distribution = claimed(
+        local_project, create_and_send(local_project, manual_segmentless(ada, campaign, endpoint))
+    )
+    time_machine.shift(sending.STALLED_AFTER.total_seconds() + 1)
+    # A worker materialising it, on a database session of its own.
+    live_run = psycopg2.connect(**connection.get_connection_params())
+    live_run.autocommit = True
+    try:
+        with live_run.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_lock(%s, %s)", [sending.MATERIALISE_LOCK_SPACE, distribution.pk]
+            )
+
+        # Two runs over one audience would race for the same customers' codes (the loser found them
+        # locked and skipped those customers as having no code): the second leaves at once.
+        assert sending.materialisation_running(distribution) is True
+        assert sending.distribution_materialise(project=local_project, distribution=distribution) == {}
+        assert not messages_of(local_project, distribution).exists()
+        assert not Publication.objects.for_project(local_project).exists()
+        assert sending.distributions_sweep_sending()["materialise"] == []
+    finally:
+        live_run.close()  # as a killed worker's session ends
+
+    assert sending.materialisation_running(distribution) is False
+    assert sending.distributions_sweep_sending()["materialise"] == [distribution.public_id]
+    assert sending.distribution_materialise(project=local_project, distribution=distribution) == {
+        "webhook": 1
+    }
+    assert messages_of(local_project, distribution).get().variables["voucher.code"] == (
+        Publication.objects.for_project(local_project).get().voucher.code
+    )
+    assert sending.materialisation_running(distribution) is False  # released when done
 
 
 def test_pause_resume_and_delete_reach_the_stream(local_project, ada, endpoint):

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from customers.events import custom_event_track
@@ -249,3 +249,48 @@ def test_prepared_recheck_queries_beyond_the_limit_are_deallocated_and_prepared_
             assert cursor.fetchone() == (expected,)
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'segment_recheck_%%'")
         assert cursor.fetchone() == (1,)
+
+
+def test_reaching_the_limit_deallocates_only_the_rechecks_own_statements(monkeypatch):
+    from segments import realtime
+
+    monkeypatch.setattr(realtime, "_PREPARED_LIMIT", 1)
+    with connection.cursor() as cursor:
+        cursor.execute("PREPARE someone_elses AS SELECT 41 + 1")
+        realtime._execute_prepared(cursor, "SELECT %s::int + 1", [1])
+        realtime._execute_prepared(cursor, "SELECT %s::int + 2", [1])  # over the limit
+        assert cursor.fetchone() == (3,)
+        cursor.execute("EXECUTE someone_elses")
+        assert cursor.fetchone() == (42,)
+        cursor.execute("DEALLOCATE someone_elses")
+
+
+def test_a_recheck_statement_deallocated_by_other_code_fails_its_transaction_once_then_is_prepared_again():
+    from segments import realtime
+
+    sql = "SELECT %s::int * 2"
+    with connection.cursor() as cursor:
+        realtime._execute_prepared(cursor, sql, [2])
+        assert cursor.fetchone() == (4,)
+        cursor.execute("DEALLOCATE ALL")  # e.g. a pooler or another library on the same connection
+
+        # Inside a transaction the lost statement takes the transaction with it ...
+        with pytest.raises(DatabaseError), transaction.atomic():
+            realtime._execute_prepared(cursor, sql, [3])
+        # ... and the next one prepares it again instead of failing for the connection's lifetime.
+        realtime._execute_prepared(cursor, sql, [5])
+        assert cursor.fetchone() == (10,)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_deallocated_recheck_statement_is_prepared_again_and_run_at_once():
+    from segments import realtime
+
+    sql = "SELECT %s::int * 3"
+    with connection.cursor() as cursor:
+        realtime._execute_prepared(cursor, sql, [2])
+        assert cursor.fetchone() == (6,)
+        cursor.execute("DEALLOCATE ALL")
+
+        realtime._execute_prepared(cursor, sql, [3])
+        assert cursor.fetchone() == (9,)
