@@ -183,7 +183,11 @@ def http_call(
     except urllib3.exceptions.HTTPError as error:
         return transport.Response(None, b"", _elapsed_ms(started), error=transport._describe(error, timeout))
     try:
-        content = response.read(transport.MAX_RESPONSE_BYTES)
+        if _known_plain_length_within_limit(response):
+            # One read: a bounded `read(amt)` reads twice, the second time to find the end.
+            content = response.read()
+        else:
+            content = response.read(transport.MAX_RESPONSE_BYTES)
         if response.length_remaining:
             response.close()
         else:
@@ -194,6 +198,16 @@ def http_call(
             response.status, b"", _elapsed_ms(started), error=transport._describe(error, timeout)
         )
     return transport.Response(response.status, content, _elapsed_ms(started))
+
+
+def _known_plain_length_within_limit(response: urllib3.BaseHTTPResponse) -> bool:
+    """A body of a declared length within our limit, not compressed (its decoded size is its length)."""
+    remaining = response.length_remaining
+    return (
+        remaining is not None
+        and remaining <= transport.MAX_RESPONSE_BYTES
+        and "Content-Encoding" not in response.headers
+    )
 
 
 @functools.cache

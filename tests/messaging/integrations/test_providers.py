@@ -13,11 +13,14 @@ from messaging.providers import (
     channel_provider_create,
     channel_provider_update,
     decrypt_secret,
+    http_call,
     provider_credentials,
     public_settings,
+    resolve_base,
 )
 from tests.support.messaging import rows_unchanged
 from tests.support.providers import BRAZE_CREDENTIALS, MAILCHIMP_CREDENTIALS, SMS_CREDENTIALS, base_url
+from webhooks_out.transport import MAX_RESPONSE_BYTES
 
 pytestmark = pytest.mark.django_db
 
@@ -152,3 +155,28 @@ def test_one_provider_per_kind(local_project, receiver):
         )
 
     assert "already has a braze provider" in refused.value.message_dict["kind"][0]
+
+
+def test_a_provider_answer_is_read_whole_up_to_the_limit_and_a_longer_one_is_cut_there(
+    local_project, receiver
+):
+    target = resolve_base(base_url(receiver), "/2010-04-01/Accounts/AC1/Messages.json", project=local_project)
+    answer = b'{"sid":"SM' + b"0" * 100 + b'"}'
+    receiver.answer_with(201, answer)
+
+    first = http_call("POST", target, body=b"To=%2B1", headers={}, timeout=5)
+    second = http_call("POST", target, body=b"To=%2B2", headers={}, timeout=5)
+
+    assert (first.status, first.body) == (201, answer)
+    assert (second.status, second.body) == (201, answer)
+
+    oversized = b"x" * (MAX_RESPONSE_BYTES + 10_000)
+    receiver.answer_with(200, oversized)
+    cut = http_call("POST", target, body=b"To=%2B3", headers={}, timeout=5)
+    assert (cut.status, cut.body) == (200, oversized[:MAX_RESPONSE_BYTES])
+
+    # The unread rest was dropped with its connection, not left to garble the next answer.
+    receiver.answer_with(201, answer)
+    after = http_call("POST", target, body=b"To=%2B4", headers={}, timeout=5)
+    assert (after.status, after.body) == (201, answer)
+    assert len(receiver.requests) == 4
