@@ -15,8 +15,9 @@ Both sides run in one Python process and one thread, the way one worker thread d
 
 Each channel runs `--rounds` rounds of fresh messages, each round the raw loop and then ours, back to
 back, and quotes the median round's share: on a machine shared with other work a single pair is
-mostly noise. Each round also reports this process's CPU per message on both sides (the delivery
-writer's thread included), which is what the share follows when every core is busy. `--profile`
+mostly noise. Each round also reports CPU per message on both sides: this process's (the delivery
+writer's thread included), which is what the share follows when every core is busy, the sending
+thread's alone, the receiver's and every PostgreSQL process's (10 ms clock ticks). `--profile`
 prints cProfile's view of delivery's CPU in the calling thread (`BENCH_SORT`, `BENCH_LINES`;
 `BENCH_CLOCK=wall` for its wall time instead, which shows where it waits);
 `--sql` counts and times the statements delivery runs on the caller's connection.
@@ -40,6 +41,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.api_upsert import cpu_by_pid
+from bench.end_to_end import server_cpu_seconds
 from bench.webhook_delivery import received_count, spare_port
 
 CHANNELS = {
@@ -66,6 +69,20 @@ CHANNELS = {
         80,
     ),
 }
+
+
+def others_cpu_seconds(receiver_pid: int) -> tuple[float, float]:
+    """CPU seconds so far of the receiver and of every PostgreSQL process (ours and any other)."""
+    return sum(cpu_by_pid([receiver_pid]).values()), server_cpu_seconds("postgres")
+
+
+def per_message(
+    before: tuple[float, float], after: tuple[float, float], message_ids: list[int]
+) -> tuple[float, float]:
+    """µs of CPU per message, for each of `others_cpu_seconds`' figures."""
+    return tuple(
+        1e6 * (later - earlier) / len(message_ids) for earlier, later in zip(before, after, strict=True)
+    )
 
 
 def raw_loop(method: str, url: str, body: bytes, count: int) -> float:
@@ -173,6 +190,7 @@ def main(argv: list[str] | None = None) -> dict:
                 for _ in range(50):
                     raw_loop(method, base_url + raw_path, b"{}", 1)
                 rounds = []
+                beside: list[tuple[tuple[float, float], tuple[float, float]]] = []
                 for round_number in range(args.rounds):
                     enqueued = messages_enqueue(
                         project=project,
@@ -192,9 +210,11 @@ def main(argv: list[str] | None = None) -> dict:
                     with connection.cursor() as cursor:
                         cursor.execute("VACUUM ANALYZE messaging_message")
                     cpu_began, thread_began = time.process_time(), time.thread_time()
+                    others_began = others_cpu_seconds(receiver.pid)
                     raw_seconds = raw_loop(method, base_url + raw_path, b"x" * body_size, len(message_ids))
                     raw_cpu = (time.process_time() - cpu_began) / len(message_ids)
                     raw_thread = (time.thread_time() - thread_began) / len(message_ids)
+                    raw_others = per_message(others_began, others_cpu_seconds(receiver.pid), message_ids)
                     raw_rate = len(message_ids) / raw_seconds
 
                     before = received_count(port)
@@ -208,6 +228,7 @@ def main(argv: list[str] | None = None) -> dict:
                     statements = StatementTimes() if args.sql else contextlib.nullcontext()
                     with statements:
                         cpu_began, thread_began = time.process_time(), time.thread_time()
+                        others_began = others_cpu_seconds(receiver.pid)
                         began = time.perf_counter()
                         for start in range(0, len(message_ids), DELIVERY_BATCH):
                             messages_deliver(
@@ -218,6 +239,7 @@ def main(argv: list[str] | None = None) -> dict:
                         ours_seconds = time.perf_counter() - began
                         ours_cpu = (time.process_time() - cpu_began) / len(message_ids)
                         ours_thread = (time.thread_time() - thread_began) / len(message_ids)
+                        ours_others = per_message(others_began, others_cpu_seconds(receiver.pid), message_ids)
                     if args.sql:
                         statements.print(len(message_ids))
                     if profiler:
@@ -235,8 +257,11 @@ def main(argv: list[str] | None = None) -> dict:
                         f"{channel} round {round_number + 1}: raw {method} loop {raw_rate:,.0f}/s,"
                         f" messages_deliver {ours_rate:,.0f}/s = {share:.0%} of raw;"
                         f" CPU per message here: raw {raw_cpu * 1e6:.0f} µs, ours {ours_cpu * 1e6:.0f} µs"
-                        f" (the sending thread's: {raw_thread * 1e6:.0f} / {ours_thread * 1e6:.0f} µs)"
+                        f" (the sending thread's: {raw_thread * 1e6:.0f} / {ours_thread * 1e6:.0f} µs);"
+                        f" receiver {raw_others[0]:.0f} / {ours_others[0]:.0f} µs,"
+                        f" PostgreSQL {raw_others[1]:.0f} / {ours_others[1]:.0f} µs"
                     )
+                    beside.append((raw_others, ours_others))
                     rounds.append((share, raw_rate, ours_rate, raw_cpu, ours_cpu, raw_thread, ours_thread))
                 rounds.sort()
                 median = rounds[len(rounds) // 2]
@@ -256,6 +281,11 @@ def main(argv: list[str] | None = None) -> dict:
                     # The sending thread's own CPU (the writer thread's left out).
                     "raw_thread_cpu_us_per_message": round(raw_thread * 1e6),
                     "delivery_thread_cpu_us_per_message": round(ours_thread * 1e6),
+                    # The receiver's and PostgreSQL's CPU per message, raw / ours, each round (in
+                    # the order run; clock ticks of 10 ms, so a round's figure is ± 10 ms ÷ messages).
+                    "receiver_and_postgresql_cpu_us_per_message": [
+                        [[round(value) for value in side] for side in pair] for pair in beside
+                    ],
                 }
             write_result("sms_delivery", result)
             return result
