@@ -71,8 +71,11 @@ logger = logging.getLogger(__name__)
 Claim = tuple[int, datetime | None]  # attempts so far, first attempt time
 
 # How many messages one round trip claims. Bigger slices save round trips; smaller ones resend less
-# after a crash and notice a pause sooner.
-CLAIM_AT_ONCE = 25
+# after a crash and notice a pause sooner. At 25 (outcomes written every 12) the sender waited for
+# the writer's round trips: SMS and integration delivery ran at 64–69 % of a raw urllib3 loop; at 50
+# at 70–81 % (docs/benchmarks.md, "SMS and integration delivery"). A crash resends at most 50, each
+# under its own key.
+CLAIM_AT_ONCE = 50
 
 _RECORD_ATTEMPTS_SQL = """
 INSERT INTO messaging_messageattempt (
