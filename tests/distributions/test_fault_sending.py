@@ -30,7 +30,7 @@ from config.celery import app
 from customers.models import Customer
 from distributions import services
 from distributions.models import Distribution
-from distributions.sending import distributions_sweep_sending
+from distributions.sending import distributions_sweep_sending, materialisation_running
 from messaging.delivery import CLAIM_AT_ONCE
 from messaging.models import Message
 from messaging.sweeps import messages_sweep
@@ -163,6 +163,10 @@ def test_killing_the_worker_mid_send_loses_nothing_and_never_publishes_a_code_tw
         receiver.wait_for(arrived + TOTAL // 5, timeout=deadline(90, TOTAL // 5))
         worker_process.kill()
         assert sent_count(local_project) < TOTAL, "the worker finished before it could be killed"
+        # A materialisation the kill interrupted holds its lock until the server ends the session.
+        wait_until(
+            lambda: not materialisation_running(distribution), timeout=10, what="the dead run's lock to go"
+        )
         # Past the stale-claim threshold from now: a large send's kills are minutes apart in real time.
         clock = timezone.now() + timedelta(minutes=3)
         with time_machine.travel(clock, tick=False):
